@@ -1,0 +1,46 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace ulus {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// A source of wall-clock time, injectable so tests can hold or move time. Implementations are
+// thread-safe.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  [[nodiscard]] virtual TimePoint Now() const = 0;
+
+  // The real system clock, shared by the whole process.
+  static Clock& System();
+};
+
+// A clock that moves only when told to; for tests of expiry, deadlines and lockouts.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(TimePoint start) : now_us_(ToMicros(start)) {}
+  [[nodiscard]] TimePoint Now() const override {
+    return TimePoint(std::chrono::microseconds(now_us_.load()));
+  }
+  void Advance(std::chrono::microseconds by) { now_us_ += by.count(); }
+  void Set(TimePoint t) { now_us_ = ToMicros(t); }
+
+ private:
+  static int64_t ToMicros(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  }
+  std::atomic<int64_t> now_us_;
+};
+
+// RFC 3339 UTC with millisecond precision: "2026-11-22T11:26:27.123Z".
+std::string FormatRfc3339(TimePoint t);
+// Microseconds since the Unix epoch, the form timestamps take in the stores.
+int64_t ToUnixMicros(TimePoint t);
+TimePoint FromUnixMicros(int64_t micros);
+
+}  // namespace ulus

@@ -1,0 +1,23 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ulus::crypto {
+
+std::string HexEncode(std::span<const uint8_t> bytes);
+std::optional<std::vector<uint8_t>> HexDecode(std::string_view hex);
+
+// Base64url without padding (RFC 4648 §5), the form JOSE uses.
+std::string Base64UrlEncode(std::span<const uint8_t> bytes);
+std::optional<std::vector<uint8_t>> Base64UrlDecode(std::string_view text);
+
+inline std::span<const uint8_t> AsBytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};  // NOLINT
+}
+
+}  // namespace ulus::crypto

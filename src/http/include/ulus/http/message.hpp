@@ -1,0 +1,75 @@
+#pragma once
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ulus/core/result.hpp"
+
+namespace ulus::http {
+
+namespace beast_http = boost::beast::http;
+using Method = beast_http::verb;
+using Status = beast_http::status;
+using BeastRequest = beast_http::request<beast_http::string_body>;
+using BeastResponse = beast_http::response<beast_http::string_body>;
+
+// An incoming request as a handler sees it: the parsed message, the matched path parameters and
+// the peer's address. Owned by the connection that read it; valid for the handler's call.
+class Request {
+ public:
+  Request(BeastRequest message, std::string remote_address);
+
+  [[nodiscard]] Method method() const { return message_.method(); }
+  [[nodiscard]] std::string_view target() const;
+  // The path without the query string, percent-decoding left to the router's parameters.
+  [[nodiscard]] std::string_view path() const { return path_; }
+  [[nodiscard]] std::string_view body() const { return message_.body(); }
+  [[nodiscard]] const std::string& remote_address() const { return remote_address_; }
+  [[nodiscard]] const BeastRequest& message() const { return message_; }
+
+  // A header's value, or empty when absent. Names are case-insensitive.
+  [[nodiscard]] std::string_view Header(std::string_view name) const;
+  // A path parameter captured by the route pattern ("{id}"), percent-decoded.
+  [[nodiscard]] std::string_view Param(std::string_view name) const;
+  // A query parameter, percent-decoded; nullopt when absent. The first wins when repeated.
+  [[nodiscard]] std::optional<std::string> Query(std::string_view name) const;
+
+  // The body parsed as JSON. kUnsupportedMediaType unless Content-Type is application/json (or
+  // a +json type); kInvalidArgument, naming line and column, when it does not parse.
+  [[nodiscard]] Result<nlohmann::json> Json() const;
+
+  // Filled by the router.
+  void SetParams(std::vector<std::pair<std::string, std::string>> params) {
+    params_ = std::move(params);
+  }
+  void SetRoutePattern(std::string_view pattern) { route_pattern_ = pattern; }
+  [[nodiscard]] std::string_view route_pattern() const { return route_pattern_; }
+
+ private:
+  BeastRequest message_;
+  std::string remote_address_;
+  std::string_view path_;
+  std::string_view route_pattern_;
+  std::vector<std::pair<std::string, std::string>> params_;
+};
+
+// What a handler answers. Build with the helpers; extra headers may be added.
+struct Response {
+  Status status = Status::ok;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  static Response Json(const nlohmann::json& body, Status status = Status::ok);
+  static Response Text(std::string body, std::string content_type = "text/plain; charset=utf-8",
+                       Status status = Status::ok);
+  static Response NoContent();
+};
+
+}  // namespace ulus::http

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ulus/core/result.hpp"
+#include "ulus/http/metrics.hpp"
+#include "ulus/http/router.hpp"
+
+namespace ulus::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 8080;  // 0 picks a free port; see Server::port()
+  // Threads running the I/O loop and handlers. Handlers may block, so more than the cores.
+  size_t threads = 8;
+
+  size_t header_limit = 16 * 1024;     // larger request head: 431
+  size_t body_limit = 1024 * 1024;     // larger body: 413
+  // The whole request head must arrive within this (slow-loris); then the body within
+  // body_timeout. A keep-alive connection idle longer than idle_timeout is closed.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{60'000};
+  size_t max_connections = 10'000;      // more are accepted and closed at once
+
+  // TLS when both are set: PEM certificate chain and private key. TLS 1.2+ only.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+
+  std::string service_name = "ulus";   // for /healthz and /openapi.json's info
+  std::string version = "0.1.0";
+};
+
+// An HTTP/1.1 server (Boost.Beast) in front of a Router, adding /healthz, /metrics and
+// /openapi.json, keep-alive, size and time limits, RFC 7807 errors and per-route metrics.
+// Start() returns once listening; Stop() drains: it stops accepting, lets requests in flight
+// finish (up to `grace`), then closes every connection. Thread-safe.
+class Server {
+ public:
+  virtual ~Server() = default;
+
+  static Result<std::unique_ptr<Server>> Create(ServerOptions options, Router router);
+
+  virtual Status Start() = 0;
+  [[nodiscard]] virtual uint16_t port() const = 0;
+  virtual void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10)) = 0;
+  // Blocks until Stop() has finished.
+  virtual void Wait() = 0;
+  virtual Metrics& metrics() = 0;
+};
+
+}  // namespace ulus::http
