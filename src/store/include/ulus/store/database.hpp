@@ -28,7 +28,8 @@ struct Blob {
 using Value = std::variant<std::monostate, int64_t, double, std::string, Blob>;
 
 // One result row. Columns are addressed by position, in the SELECT's order. Accessors assert on
-// a type mismatch: the SQL and the code that reads it live side by side and must agree.
+// a type mismatch: the SQL and the code that reads it live side by side and must agree. The one
+// leniency: Real() also reads an integer, since SQLite may hand back a whole real as one.
 class Row {
  public:
   explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
@@ -49,6 +50,18 @@ class Row {
 // One database session. SQL is written once for both backends with PostgreSQL-style numbered
 // parameters ($1, $2, ...); the SQLite backend binds them by name. Not thread-safe: a connection
 // belongs to one thread at a time, handed out by Database::Acquire.
+//
+// Where the dialects differ in ways code can trip over:
+// - PostgreSQL receives integer parameters as bigint, reals as double precision and bytes as
+//   bytea; text and NULL take the type the statement implies. A function that wants a narrower
+//   type needs a cast: pg_terminate_backend(CAST($1 AS INTEGER)).
+// - PostgreSQL's numeric (what SUM of integers yields) reads as an integer when it is a whole
+//   number and as a double otherwise; SQLite yields an integer.
+// - On PostgreSQL a failed statement aborts the whole transaction, so do not catch an error and
+//   carry on inside one (use INSERT ... ON CONFLICT instead of catching kAlreadyExists).
+// - Transactions on PostgreSQL run at READ COMMITTED; SQLite runs one writer at a time. Code that
+//   reads a row and then writes what it computed from it must update conditionally
+//   (UPDATE ... SET n = n + 1, or WHERE version = $2) to be correct on both.
 class Connection {
  public:
   virtual ~Connection() = default;
@@ -97,7 +110,8 @@ class PooledConnection {
 
 struct DatabaseOptions {
   // "sqlite:/path/to/file.db", "sqlite::memory:" or a PostgreSQL URI
-  // ("postgresql://user@host:port/dbname?..." or "postgres://...").
+  // ("postgresql://user@host:port/dbname?..." or "postgres://..."). An in-memory SQLite database
+  // lives in one connection, so its pool holds just that one and callers take turns.
   std::string url;
   // Most connections held open at once; Acquire waits up to acquire_timeout for a free one.
   size_t max_connections = 8;
