@@ -24,6 +24,9 @@ using BeastResponse = beast_http::response<beast_http::string_body>;
 class Request {
  public:
   Request(BeastRequest message, std::string remote_address);
+  // path() and route_pattern() view into storage a copy would not own.
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
 
   [[nodiscard]] Method method() const { return message_.method(); }
   [[nodiscard]] std::string_view target() const;

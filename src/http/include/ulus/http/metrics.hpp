@@ -17,6 +17,11 @@ class Metrics {
  public:
   using Labels = std::vector<std::pair<std::string, std::string>>;
 
+  Metrics();
+  ~Metrics();  // out of line: Family is complete only in metrics.cpp
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
   class Counter {
    public:
     void Add(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
@@ -68,7 +73,7 @@ class Metrics {
   struct Family;
   Family& GetFamily(const std::string& name, const std::string& help, const char* type);
 
-  mutable std::mutex mu_;                                // guards families_ (not the series)
+  mutable std::mutex mu_;  // guards families_ (not the series)
   std::map<std::string, std::unique_ptr<Family>> families_;
 };
 

@@ -14,23 +14,27 @@ namespace ulus::http {
 struct ServerOptions {
   std::string address = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port; see Server::port()
-  // Threads running the I/O loop and handlers. Handlers may block, so more than the cores.
+  // Threads running the I/O loop and handlers. Handlers run on these threads (there is no
+  // separate pool) and may block, so use more than the cores: a blocked handler holds a thread.
   size_t threads = 8;
 
-  size_t header_limit = 16 * 1024;     // larger request head: 431
-  size_t body_limit = 1024 * 1024;     // larger body: 413
+  size_t header_limit = 16 * 1024;  // larger request head: 431
+  size_t body_limit = 1024 * 1024;  // larger body: 413
   // The whole request head must arrive within this (slow-loris); then the body within
-  // body_timeout. A keep-alive connection idle longer than idle_timeout is closed.
+  // body_timeout. A keep-alive connection idle longer than idle_timeout is closed. An expired
+  // timeout closes the connection without a 408: Beast closes the socket when it fires. A TLS
+  // handshake must finish within header_timeout too; a response must be taken within
+  // body_timeout.
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
-  size_t max_connections = 10'000;      // more are accepted and closed at once
+  size_t max_connections = 10'000;  // more are accepted and closed at once
 
   // TLS when both are set: PEM certificate chain and private key. TLS 1.2+ only.
   std::string tls_certificate_file;
   std::string tls_private_key_file;
 
-  std::string service_name = "ulus";   // for /healthz and /openapi.json's info
+  std::string service_name = "ulus";  // for /healthz and /openapi.json's info
   std::string version = "0.1.0";
 };
 
@@ -44,8 +48,14 @@ class Server {
 
   static Result<std::unique_ptr<Server>> Create(ServerOptions options, Router router);
 
-  virtual Status Start() = 0;
+  // Binds and listens, then returns; kUnavailable when the address cannot be bound.
+  virtual ulus::Status Start() = 0;
   [[nodiscard]] virtual uint16_t port() const = 0;
+  // Stops accepting, closes idle connections at once, lets requests in flight finish (their
+  // responses say Connection: close), force-closes what is left after `grace`, then joins the
+  // threads. Idempotent; callable from any thread (e.g. one waiting on signals) except a
+  // handler's, since it joins the threads handlers run on. A handler still blocked after grace
+  // delays the join until it returns.
   virtual void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10)) = 0;
   // Blocks until Stop() has finished.
   virtual void Wait() = 0;

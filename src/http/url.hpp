@@ -1,0 +1,20 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ulus::http {
+
+// Decodes %XX escapes (and '+' as a space when `plus_as_space`, as in query strings). nullopt
+// when an escape is malformed or decodes to NUL, which no Ulus identifier may contain.
+std::optional<std::string> PercentDecode(std::string_view in, bool plus_as_space);
+
+// True when every escape in `path` is well formed and none is %00, and it has no control bytes.
+bool IsAcceptablePath(std::string_view path);
+
+// The path of a request target: origin-form "/a/b?q" gives "/a/b"; absolute-form
+// "http://host/a?q" gives "/a" too.
+std::string_view PathOfTarget(std::string_view target);
+
+}  // namespace ulus::http
