@@ -6,12 +6,12 @@ ULUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ULUS_BUILD_PACKAGES=(
   build-essential cmake pkg-config ccache
   libboost1.81-dev libssl-dev libsqlite3-dev libpq-dev
-  nlohmann-json3-dev libspdlog-dev libcli11-dev libyaml-cpp-dev
+  nlohmann-json3-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libsodium-dev libp11-kit-dev
 )
 # What the tests add: GoogleTest, Google Benchmark, a PostgreSQL server, the linters.
 ULUS_TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev postgresql clang-format clang-tidy openssl
-  wrk nginx-light procps
+  wrk nginx-light procps softhsm2
 )
 
 as_root() {
@@ -29,6 +29,9 @@ ensure_packages() {
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# ccache keys on paths relative to the tree, so a fresh clone elsewhere still hits the cache.
+export CCACHE_BASEDIR="$ULUS_ROOT" CCACHE_NOHASHDIR=1
 
 # configure_and_build BUILD_DIR BUILD_TYPE [extra cmake args...]
 configure_and_build() {

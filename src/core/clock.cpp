@@ -2,7 +2,6 @@
 
 #include <ctime>
 
-
 namespace ulus {
 namespace {
 
@@ -23,7 +22,8 @@ int64_t ToUnixMicros(TimePoint t) {
 }
 
 TimePoint FromUnixMicros(int64_t micros) {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
+  return TimePoint(
+      std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
 }
 
 std::string FormatRfc3339(TimePoint t) {

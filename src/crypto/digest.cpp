@@ -17,7 +17,9 @@ Sha256Digest Sha256(std::span<const uint8_t> data) {
   return out;
 }
 
-Sha256Digest Sha256(std::string_view data) { return Sha256(AsBytes(data)); }
+Sha256Digest Sha256(std::string_view data) {
+  return Sha256(AsBytes(data));
+}
 
 Sha256Digest HmacSha256(std::span<const uint8_t> key, std::string_view data) {
   Sha256Digest out{};

@@ -14,6 +14,8 @@ std::vector<uint8_t> RandomBytes(size_t n) {
   return out;
 }
 
-std::string RandomToken(size_t bytes) { return Base64UrlEncode(RandomBytes(bytes)); }
+std::string RandomToken(size_t bytes) {
+  return Base64UrlEncode(RandomBytes(bytes));
+}
 
 }  // namespace ulus::crypto

@@ -196,8 +196,9 @@ TEST_F(UlusServer, OversizedHeaderIs431) {
 TEST_F(UlusServer, OversizedBodyIsRefusedBeforeItIsSent) {
   RawConnection conn(port_);
   // Only the head is sent: the server must answer from Content-Length alone.
-  conn.Send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            "Content-Length: 10000000\r\n\r\n");
+  conn.Send(
+      "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 10000000\r\n\r\n");
   const auto response = conn.NextResponse();
   ASSERT_EQ(response.rfind("HTTP/1.1 413", 0), 0U) << response.substr(0, 200);
   EXPECT_EQ(ProblemOf(response).at("status"), 413);
@@ -223,8 +224,8 @@ TEST(UlusCli, BadInputGetsAPlainMessageAndNonZeroExit) {
   EXPECT_NE(half_tls.output.find("--tls-cert and --tls-key go together"), std::string::npos)
       << half_tls.output;
 
-  auto bad_data = testing::RunCommand({ULUS_BINARY, "--data", "/proc/ulus-cannot-be-here",
-                                       "migrate"});
+  auto bad_data =
+      testing::RunCommand({ULUS_BINARY, "--data", "/proc/ulus-cannot-be-here", "migrate"});
   EXPECT_NE(bad_data.status, 0);
   EXPECT_NE(bad_data.output.find("ulus: "), std::string::npos) << bad_data.output;
 

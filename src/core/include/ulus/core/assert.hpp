@@ -8,9 +8,9 @@ namespace ulus::detail {
 
 // An invariant of our own code; never use it to check input. Aborts with the location on failure,
 // in every build type: a broken invariant in a national register must not run on silently.
-#define ULUS_ASSERT(expr)                                                      \
-  do {                                                                         \
-    if (!(expr)) [[unlikely]] {                                                \
-      ::ulus::detail::AssertFail(#expr, std::source_location::current());     \
-    }                                                                          \
+#define ULUS_ASSERT(expr)                                                 \
+  do {                                                                    \
+    if (!(expr)) [[unlikely]] {                                           \
+      ::ulus::detail::AssertFail(#expr, std::source_location::current()); \
+    }                                                                     \
   } while (false)

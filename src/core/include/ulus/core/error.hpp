@@ -17,10 +17,10 @@ enum class ErrorCode {
   kFailedPrecondition,  // the system is not in a state that allows this (e.g. expired config)
   kTooLarge,            // a body, field or batch is larger than allowed
   kUnsupportedMediaType,
-  kRateLimited,         // too many attempts; try later
-  kUnavailable,         // a dependency (peer node, database) is down; retrying may help
-  kTimeout,             // a dependency did not answer in time
-  kInternal,            // a bug or an unexpected fault of our own
+  kRateLimited,  // too many attempts; try later
+  kUnavailable,  // a dependency (peer node, database) is down; retrying may help
+  kTimeout,      // a dependency did not answer in time
+  kInternal,     // a bug or an unexpected fault of our own
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
@@ -35,9 +35,15 @@ struct Error {
   static Error InvalidArgument(std::string message, std::string field = {}) {
     return {ErrorCode::kInvalidArgument, std::move(message), std::move(field)};
   }
-  static Error NotFound(std::string message) { return {ErrorCode::kNotFound, std::move(message), {}}; }
-  static Error Conflict(std::string message) { return {ErrorCode::kConflict, std::move(message), {}}; }
-  static Error Internal(std::string message) { return {ErrorCode::kInternal, std::move(message), {}}; }
+  static Error NotFound(std::string message) {
+    return {ErrorCode::kNotFound, std::move(message), {}};
+  }
+  static Error Conflict(std::string message) {
+    return {ErrorCode::kConflict, std::move(message), {}};
+  }
+  static Error Internal(std::string message) {
+    return {ErrorCode::kInternal, std::move(message), {}};
+  }
   static Error Unavailable(std::string message) {
     return {ErrorCode::kUnavailable, std::move(message), {}};
   }

@@ -14,8 +14,8 @@ namespace ulus {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}          // NOLINT
-  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}      // NOLINT
+  Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT
+  Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -74,18 +74,20 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status Ok() { return {}; }
+inline Status Ok() {
+  return {};
+}
 
 }  // namespace ulus
 
 // Propagates an error from an expression returning Result<...>:
 //   ULUS_TRY(conn.Execute(sql));
-#define ULUS_TRY(expr)                                    \
-  do {                                                    \
-    auto ulus_try_result_ = (expr);                       \
-    if (!ulus_try_result_.ok()) {                         \
-      return std::move(ulus_try_result_).error();         \
-    }                                                     \
+#define ULUS_TRY(expr)                            \
+  do {                                            \
+    auto ulus_try_result_ = (expr);               \
+    if (!ulus_try_result_.ok()) {                 \
+      return std::move(ulus_try_result_).error(); \
+    }                                             \
   } while (false)
 
 #define ULUS_CONCAT_INNER(a, b) a##b
