@@ -1,0 +1,202 @@
+// The `ulus` command: one binary, a subcommand per role.
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "platform.hpp"
+#include "seed_command.hpp"
+#include "ulus/core/log.hpp"
+#include "ulus/store/migration.hpp"
+
+namespace ulus::app {
+namespace {
+
+constexpr int kExitError = 1;
+
+int Fail(const Error& error) {
+  std::fprintf(stderr, "ulus: %s\n", error.ToString().c_str());
+  return kExitError;
+}
+
+// Blocks SIGINT and SIGTERM in every thread (threads inherit the mask) so that only the waiter
+// below receives them; then a signal means "drain and stop", not an abrupt exit.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Serve(const PlatformOptions& options, bool greet) {
+  const sigset_t stop_signals = BlockStopSignals();
+  auto platform = Platform::Open(options);
+  if (!platform.ok()) return Fail(platform.error());
+  if (auto started = (*platform)->Start(); !started.ok()) return Fail(started.error());
+
+  const std::string scheme = (*platform)->tls() ? "https" : "http";
+  const std::string base =
+      scheme + "://" + options.server.address + ":" + std::to_string((*platform)->port());
+  spdlog::info("serving on {}", base);
+  if (greet) {
+    std::printf(
+        "\nUlus is running.\n"
+        "  platform API      %s/\n"
+        "  health            %s/healthz\n"
+        "  metrics           %s/metrics\n"
+        "  API description   %s/openapi.json\n"
+        "  data              %s\n"
+        "Stop with Ctrl-C.\n\n",
+        base.c_str(), base.c_str(), base.c_str(), base.c_str(),
+        options.database_url.empty() ? options.data_dir.c_str() : "PostgreSQL");
+    std::fflush(stdout);
+  }
+
+  std::thread stopper([&] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    spdlog::info("signal {} received: finishing requests in flight", signal);
+    (*platform)->Stop();
+  });
+  (*platform)->Wait();
+  // Wait() returns only after Stop(), which only the stopper calls; it has already returned.
+  stopper.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+int Migrate(const PlatformOptions& options) {
+  auto db = OpenPlatformDatabase(options);
+  if (!db.ok()) return Fail(db.error());
+  auto version = store::SchemaVersion(**db, "outbox");
+  if (!version.ok()) return Fail(version.error());
+  std::printf("migrated: outbox schema version %d\n", *version);
+  // Opening the agencies' registry stores migrates them.
+  auto pack = registry::LoadPack(options.packs_dir / options.pack);
+  if (!pack.ok()) return Fail(pack.error());
+  auto stores = registry::AgencyStores::Open(
+      *pack, {.data_dir = options.data_dir, .database_url = options.database_url});
+  if (!stores.ok()) return Fail(stores.error());
+  std::printf("migrated: registry stores of %zu agencies\n", pack->agencies.size());
+  return 0;
+}
+
+int Seed(const SeedCommandOptions& options) {
+  if (auto s = RunSeed(options); !s.ok()) return Fail(s.error());
+  return 0;
+}
+
+// `ulus up`: a synthetic country first, unless one already lives in the data directory.
+int Up(const PlatformOptions& options, SeedCommandOptions seed) {
+  seed.packs_dir = options.packs_dir;
+  seed.pack = options.pack;
+  seed.data_dir = options.data_dir;
+  seed.database_url = options.database_url;
+  auto seeded = SeedIfEmpty(seed);
+  if (!seeded.ok()) return Fail(seeded.error());
+  return Serve(options, true);
+}
+
+void AddServerOptions(CLI::App* cmd, PlatformOptions& options) {
+  auto& s = options.server;
+  cmd->add_option("--address", s.address, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port", s.port, "Port to listen on (0 picks a free one)")
+      ->capture_default_str();
+  cmd->add_option("--threads", s.threads, "Worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--tls-cert", s.tls_certificate_file, "PEM certificate chain (enables TLS)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--tls-key", s.tls_private_key_file, "PEM private key")->check(CLI::ExistingFile);
+  cmd->add_option("--max-body", s.body_limit, "Largest request body in bytes")
+      ->capture_default_str();
+  cmd->add_option("--registry-admin", options.registry_admins,
+                  "A client (INSTANCE/CLASS/MEMBER/SUBSYSTEM) that may manage registry schemas "
+                  "through the database API, besides pack.yaml's administrators (repeatable)");
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App cli{"Ulus: a national digital-government platform"};
+  cli.set_version_flag("--version", "ulus 0.1.0");
+  PlatformOptions options;
+  std::string data_dir = "data";
+  std::string log_level = "info";
+  bool log_json = false;
+  cli.add_option("--data", data_dir, "Directory where the stores live")->capture_default_str();
+  cli.add_option("--database", options.database_url,
+                 "PostgreSQL URI for the platform's store (default: SQLite in --data)");
+  cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->capture_default_str();
+  cli.add_flag("--log-json", log_json, "Log JSON lines instead of text");
+  std::string packs_dir = ULUS_PACKS_DIR;
+  cli.add_option("--packs", packs_dir, "Directory of the country packs")->capture_default_str();
+  cli.add_option("--pack", options.pack, "The country pack to run (mn, kz, ...)")
+      ->capture_default_str();
+  // Global options may also follow the subcommand: `ulus seed --pack kz --data DIR`.
+  cli.fallthrough();
+
+  auto* serve = cli.add_subcommand("serve", "Serve the platform's HTTP API");
+  AddServerOptions(serve, options);
+  auto* up = cli.add_subcommand(
+      "up", "Prepare the embedded default (SQLite in --data) and serve it, printing where to look");
+  AddServerOptions(up, options);
+  SeedCommandOptions up_seed;
+  up->add_option("--people", up_seed.people,
+                 "People in the synthetic country seeded when the data directory has none")
+      ->capture_default_str();
+  up->add_option("--seed", up_seed.seed, "Seed of the synthetic country")->capture_default_str();
+  auto* migrate = cli.add_subcommand("migrate", "Bring the stores' schemas up to date and exit");
+  SeedCommandOptions seed_options;
+  auto* seed = cli.add_subcommand(
+      "seed", "Load a deterministic synthetic country into empty registry stores and exit");
+  seed->add_option("--people", seed_options.people, "Living people to generate")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}));
+  seed->add_option("--seed", seed_options.seed, "Random seed: same seed, same country")
+      ->capture_default_str();
+  seed->add_option("--validate-every", seed_options.validate_every,
+                   "Validate every generated record against its schema (1), a sample (N: the "
+                   "first 20,000 per agency and every Nth after) or none (0)")
+      ->capture_default_str();
+  cli.require_subcommand(1);
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  options.data_dir = data_dir;
+  options.packs_dir = packs_dir;
+  if (auto s = log::Init(log_level, log_json ? log::Format::kJson : log::Format::kText); !s.ok()) {
+    return Fail(s.error());
+  }
+  if (options.server.tls_certificate_file.empty() != options.server.tls_private_key_file.empty()) {
+    return Fail(Error::InvalidArgument("--tls-cert and --tls-key go together", "tls-key"));
+  }
+
+  if (*serve) return Serve(options, false);
+  if (*up) return Up(options, up_seed);
+  if (*migrate) return Migrate(options);
+  if (*seed) {
+    seed_options.packs_dir = options.packs_dir;
+    seed_options.pack = options.pack;
+    seed_options.data_dir = options.data_dir;
+    seed_options.database_url = options.database_url;
+    return Seed(seed_options);
+  }
+  return 0;
+}
+
+}  // namespace ulus::app
+
+int main(int argc, char** argv) {
+  return ulus::app::Main(argc, argv);
+}

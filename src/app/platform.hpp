@@ -1,0 +1,62 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ulus/core/result.hpp"
+#include "ulus/http/server.hpp"
+#include "ulus/registry/agency_stores.hpp"
+#include "ulus/registry/catalog.hpp"
+#include "ulus/registry/pack.hpp"
+#include "ulus/registry/registry_api.hpp"
+#include "ulus/store/database.hpp"
+
+namespace ulus::app {
+
+// Where the platform keeps its state and how it listens; filled from the command line.
+struct PlatformOptions {
+  std::filesystem::path data_dir = "data";
+  // Empty: the embedded default, SQLite at <data_dir>/platform.db. Else a PostgreSQL URI.
+  std::string database_url;
+  http::ServerOptions server;
+  // The country pack: <packs_dir>/<pack>. The agencies' registries live in
+  // <data_dir>/agencies/<code>.db (or in the PostgreSQL database).
+  std::filesystem::path packs_dir;
+  std::string pack = "mn";
+  // Clients that may manage registry schemas, besides pack.yaml's administrators.
+  std::vector<std::string> registry_admins;
+};
+
+// The platform process: its stores (migrated on open) and its HTTP server with every part's
+// routes mounted. Owned by main; not thread-safe except Stop(), which a signal thread may call.
+class Platform {
+ public:
+  static Result<std::unique_ptr<Platform>> Open(const PlatformOptions& options);
+
+  // Starts serving; returns once listening.
+  Status Start();
+  // Drains requests in flight and stops; safe from another thread.
+  void Stop();
+  void Wait();
+  [[nodiscard]] uint16_t port() const { return server_->port(); }
+  [[nodiscard]] bool tls() const { return tls_; }
+
+ private:
+  Platform() = default;
+  std::unique_ptr<store::Database> db_;
+  // The registry part; declared before the server, which calls into it, so it outlives it.
+  std::unique_ptr<registry::Pack> pack_;
+  std::unique_ptr<registry::AgencyStores> stores_;
+  std::unique_ptr<registry::RegistryCatalog> catalog_;
+  std::unique_ptr<registry::RegistryApi> registry_api_;
+  std::unique_ptr<http::Server> server_;
+  bool tls_ = false;
+};
+
+// Opens the platform's database: the URL if given, else SQLite in the data directory (which is
+// created if needed).
+Result<std::unique_ptr<store::Database>> OpenPlatformDatabase(const PlatformOptions& options);
+
+}  // namespace ulus::app
