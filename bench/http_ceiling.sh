@@ -6,7 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-ulus="$BENCH_ROOT/build/release/src/app/ulus"
+ulus=${ULUS_BINARY:-$BENCH_ROOT/build/release/src/app/ulus}
 [ -x "$ulus" ] || { echo "build the release binary first (see the header)" >&2; exit 1; }
 work=$(mktemp -d /tmp/ulus-bench.XXXXXX)
 chmod 755 "$work"
