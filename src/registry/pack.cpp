@@ -390,20 +390,6 @@ Status LoadRegions(const fs::path& dir, Pack& pack) {
   return Ok();
 }
 
-bool IsClientId(std::string_view s) {
-  int parts = 0;
-  size_t start = 0;
-  while (true) {
-    const size_t slash = s.find('/', start);
-    const size_t end = slash == std::string_view::npos ? s.size() : slash;
-    if (end == start) return false;
-    ++parts;
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return parts == 4;
-}
-
 Status LoadAccess(const fs::path& dir, Pack& pack) {
   const FileContext file(dir, "access.yaml");
   ULUS_ASSIGN_OR_RETURN(const json doc, ReadYaml(file));
@@ -658,6 +644,20 @@ bool Lists(const std::vector<std::string>& names, std::string_view registry) {
 }
 
 }  // namespace
+
+bool IsClientId(std::string_view s) {
+  int parts = 0;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = s.find('/', start);
+    const size_t end = slash == std::string_view::npos ? s.size() : slash;
+    if (end == start) return false;
+    ++parts;
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return parts == 4;
+}
 
 bool WorkingCalendar::IsWorkingDay(CivilDate date) const {
   const int weekday = IsoWeekday(date);

@@ -26,21 +26,6 @@ Error Unauthenticated(std::string message) {
   return Error{ErrorCode::kUnauthenticated, std::move(message), std::string(kClientHeader)};
 }
 
-// An X-Road client id: four non-empty parts separated by '/'.
-bool IsClientId(std::string_view s) {
-  int parts = 0;
-  size_t start = 0;
-  while (true) {
-    const size_t slash = s.find('/', start);
-    const size_t end = slash == std::string_view::npos ? s.size() : slash;
-    if (end == start) return false;
-    ++parts;
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return parts == 4;
-}
-
 Result<std::string> ClientOf(const Request& request) {
   const auto client = request.Header(kClientHeader);
   if (client.empty()) {

@@ -149,6 +149,9 @@ struct LoadOptions {
   MnCheckCode mn_check_code;
 };
 
+// True for an X-Road client id: INSTANCE/CLASS/MEMBER/SUBSYSTEM, four non-empty parts.
+bool IsClientId(std::string_view s);
+
 // Reads packs/<cc>/: pack.yaml, regions.yaml, access.yaml, calendar.yaml, holidays.csv,
 // population.csv, synthetic.yaml, names/*.csv and registries/*.yaml. Errors name the file and
 // the key at fault.
