@@ -316,6 +316,19 @@ Error AboutRecord(Error e, const std::string& id) {
   return e;
 }
 
+// Applies a merge patch to the stored version `current`, validates the whole result and writes it
+// as the record's next version. Returns the record as written.
+Result<json> PatchRecord(RecordWriter& w, const RegistrySchema& schema, const IdRule& id_rule,
+                         const RecordVersion& current, const json& patch, const Change& change) {
+  ULUS_ASSIGN_OR_RETURN(json record, ParseStored(current));
+  json updated = Merge(std::move(record), patch);
+  auto valid = ValidateRecord(schema, updated, id_rule, ValidationMode::kFull);
+  if (!valid.ok()) return AboutRecord(std::move(valid).error(), current.id);
+  ULUS_TRY(w.Put(schema.name, current.id, SubjectOf(schema, updated), updated.dump(), change,
+                 RecordWriter::Expect::kExisting));
+  return updated;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Query strings (list): every parameter, percent-decoded.
 
@@ -772,13 +785,7 @@ Result<Response> RegistryApi::Update(Request& request) {
     if (matches.size() > 1) {
       return Error::Conflict("more than one record matches the query; use updateEntries");
     }
-    const RecordVersion& current = matches.front();
-    ULUS_ASSIGN_OR_RETURN(json record, ParseStored(current));
-    updated = Merge(std::move(record), patch);
-    auto valid = ValidateRecord(schema, updated, id_rule, ValidationMode::kFull);
-    if (!valid.ok()) return AboutRecord(std::move(valid).error(), current.id);
-    ULUS_TRY(w.Put(schema.name, current.id, SubjectOf(schema, updated), updated.dump(), change,
-                   RecordWriter::Expect::kExisting));
+    ULUS_ASSIGN_OR_RETURN(updated, PatchRecord(w, schema, id_rule, matches.front(), patch, change));
     return Ok();
   };
   ULUS_TRY(call.store().Write(work));
@@ -808,12 +815,7 @@ Result<Response> RegistryApi::UpdateEntries(Request& request) {
                    "query.content"};
     }
     for (const auto& current : matches) {
-      ULUS_ASSIGN_OR_RETURN(json record, ParseStored(current));
-      json updated = Merge(std::move(record), patch);
-      auto valid = ValidateRecord(schema, updated, id_rule, ValidationMode::kFull);
-      if (!valid.ok()) return AboutRecord(std::move(valid).error(), current.id);
-      ULUS_TRY(w.Put(schema.name, current.id, SubjectOf(schema, updated), updated.dump(), change,
-                     RecordWriter::Expect::kExisting));
+      ULUS_TRY(PatchRecord(w, schema, id_rule, current, patch, change));
       ++count;
     }
     return Ok();
@@ -857,12 +859,7 @@ Result<Response> RegistryApi::UpdateOrCreate(Request& request) {
     }
     const RecordVersion& current = matches.front();
     ULUS_ASSIGN_OR_RETURN(json patch, PatchOf(schema, *write, current.id, id_rule));
-    ULUS_ASSIGN_OR_RETURN(json record, ParseStored(current));
-    result = Merge(std::move(record), patch);
-    auto valid = ValidateRecord(schema, result, id_rule, ValidationMode::kFull);
-    if (!valid.ok()) return AboutRecord(std::move(valid).error(), current.id);
-    ULUS_TRY(w.Put(schema.name, current.id, SubjectOf(schema, result), result.dump(), change,
-                   RecordWriter::Expect::kExisting));
+    ULUS_ASSIGN_OR_RETURN(result, PatchRecord(w, schema, id_rule, current, patch, change));
     return Ok();
   };
   ULUS_TRY(call.store().Write(work));
