@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include "login_command.hpp"
 #include "platform.hpp"
 #include "seed_command.hpp"
 #include "ulus/core/log.hpp"
@@ -166,6 +167,18 @@ int Main(int argc, char** argv) {
                    "Validate every generated record against its schema (1), a sample (N: the "
                    "first 20,000 per agency and every Nth after) or none (0)")
       ->capture_default_str();
+  LoginCommandOptions login_options;
+  std::string credentials;
+  auto* login = cli.add_subcommand(
+      "login", "Log in through Dan in a browser (OpenID Connect, PKCE) and keep the tokens");
+  login->add_option("--issuer", login_options.issuer, "The Dan issuer to log in at")
+      ->capture_default_str();
+  login->add_option("--acr", login_options.acr,
+                    "Level of assurance to ask for: low, substantial or high");
+  login->add_option("--credentials", credentials,
+                    "Where to keep the tokens (default $XDG_CONFIG_HOME/ulus/credentials.json)");
+  auto* logout = cli.add_subcommand("logout", "Revoke the saved tokens and forget them");
+  logout->add_option("--credentials", credentials, "The tokens file to end");
   cli.require_subcommand(1);
 
   try {
@@ -185,6 +198,11 @@ int Main(int argc, char** argv) {
   if (*serve) return Serve(options, false);
   if (*up) return Up(options, up_seed);
   if (*migrate) return Migrate(options);
+  if (*login || *logout) {
+    login_options.credentials = credentials;
+    const auto status = *login ? RunLogin(login_options) : RunLogout(login_options);
+    return status.ok() ? 0 : Fail(status.error());
+  }
   if (*seed) {
     seed_options.packs_dir = options.packs_dir;
     seed_options.pack = options.pack;
