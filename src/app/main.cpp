@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -46,16 +48,33 @@ int Serve(const PlatformOptions& options, bool greet) {
       scheme + "://" + options.server.address + ":" + std::to_string((*platform)->port());
   spdlog::info("serving on {}", base);
   if (greet) {
+    auto demo = (*platform)->EnsureDemoAccounts(options.data_dir);
+    if (!demo.ok()) {
+      (*platform)->Stop();
+      return Fail(demo.error());
+    }
+    const auto& issuer = (*platform)->issuer();
     std::printf(
         "\nUlus is running.\n"
         "  platform API      %s/\n"
+        "  log in (Dan)      %s/dan/login\n"
+        "  OpenID Connect    %s/.well-known/openid-configuration\n"
         "  health            %s/healthz\n"
         "  metrics           %s/metrics\n"
         "  API description   %s/openapi.json\n"
         "  data              %s\n"
-        "Stop with Ctrl-C.\n\n",
-        base.c_str(), base.c_str(), base.c_str(), base.c_str(),
-        options.database_url.empty() ? options.data_dir.c_str() : "PostgreSQL");
+        "  messages (codes)  ulus --data %s messages\n\n"
+        "Demo accounts (also in %s/demo-accounts.json):\n",
+        base.c_str(), issuer.c_str(), issuer.c_str(), base.c_str(), base.c_str(), base.c_str(),
+        options.database_url.empty() ? options.data_dir.c_str() : "PostgreSQL",
+        options.data_dir.c_str(), options.data_dir.c_str());
+    for (const auto& account : *demo) {
+      const std::string role =
+          account.agency.empty() ? account.kind : account.kind + " of " + account.agency;
+      std::printf("  %-22s national ID %s  password %s  (%s)\n", role.c_str(),
+                  account.national_id.c_str(), account.password.c_str(), account.name.c_str());
+    }
+    std::printf("\nStop with Ctrl-C.\n\n");
     std::fflush(stdout);
   }
 
@@ -104,6 +123,37 @@ int Up(const PlatformOptions& options, SeedCommandOptions seed) {
   return Serve(options, true);
 }
 
+// Filled by the --hsm-* flags of serve and up.
+identity::Pkcs11Options hsm;
+std::string hsm_pin_file;
+
+int ShowMessages(const PlatformOptions& options, const std::string& to, size_t limit) {
+  auto db = OpenPlatformDatabase(options);
+  if (!db.ok()) return Fail(db.error());
+  identity::LocalOutbox outbox(**db);
+  auto list = outbox.List(limit, to);
+  if (!list.ok()) return Fail(list.error());
+  if (list->empty()) std::printf("No messages.\n");
+  for (const auto& m : *list) {
+    std::printf("%s  %s to %s\n  %s\n\n", FormatRfc3339(m.at).c_str(),
+                std::string(identity::ChannelName(m.channel)).c_str(), m.to.c_str(),
+                m.text.c_str());
+  }
+  return 0;
+}
+
+int GrantRole(const PlatformOptions& options, const std::string& national_id,
+              const identity::Role& role) {
+  auto platform = Platform::Open(options);
+  if (!platform.ok()) return Fail(platform.error());
+  if (auto s = (*platform)->dan().accounts().GrantRole(national_id, role); !s.ok()) {
+    return Fail(s.error());
+  }
+  std::printf("%s is now %s of %s%s%s.\n", national_id.c_str(), role.role.c_str(),
+              role.agency.c_str(), role.centre.empty() ? "" : " at centre ", role.centre.c_str());
+  return 0;
+}
+
 void AddServerOptions(CLI::App* cmd, PlatformOptions& options) {
   auto& s = options.server;
   cmd->add_option("--address", s.address, "Address to listen on")->capture_default_str();
@@ -117,9 +167,38 @@ void AddServerOptions(CLI::App* cmd, PlatformOptions& options) {
   cmd->add_option("--tls-key", s.tls_private_key_file, "PEM private key")->check(CLI::ExistingFile);
   cmd->add_option("--max-body", s.body_limit, "Largest request body in bytes")
       ->capture_default_str();
+  cmd->add_option("--issuer", options.issuer,
+                  "Dan's public issuer URL (default: this server's own origin)");
   cmd->add_option("--registry-admin", options.registry_admins,
                   "A client (INSTANCE/CLASS/MEMBER/SUBSYSTEM) that may manage registry schemas "
                   "through the database API, besides pack.yaml's administrators (repeatable)");
+  cmd->add_option("--hsm-module", hsm.module_path,
+                  "PKCS#11 module holding platform and agency keys (e.g. libsofthsm2.so)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--hsm-token", hsm.token_label, "Label of the PKCS#11 token");
+  cmd->add_option("--hsm-pin-file", hsm_pin_file,
+                  "File holding the token's user PIN (or set ULUS_HSM_PIN)")
+      ->check(CLI::ExistingFile);
+}
+
+// Completes the PKCS#11 options from the flags: all or nothing.
+Status ResolveHsm(PlatformOptions& options) {
+  if (hsm.module_path.empty() && hsm.token_label.empty()) return Ok();
+  if (hsm.module_path.empty() || hsm.token_label.empty()) {
+    return Error::InvalidArgument("--hsm-module and --hsm-token go together", "hsm-token");
+  }
+  if (!hsm_pin_file.empty()) {
+    std::ifstream in(hsm_pin_file);
+    std::getline(in, hsm.pin);
+  } else if (const char* pin = std::getenv("ULUS_HSM_PIN"); pin != nullptr) {
+    hsm.pin = pin;
+  }
+  if (hsm.pin.empty()) {
+    return Error::InvalidArgument("the token's PIN is missing: --hsm-pin-file or ULUS_HSM_PIN",
+                                  "hsm-pin-file");
+  }
+  options.pkcs11 = hsm;
+  return Ok();
 }
 
 }  // namespace
@@ -179,6 +258,22 @@ int Main(int argc, char** argv) {
                     "Where to keep the tokens (default $XDG_CONFIG_HOME/ulus/credentials.json)");
   auto* logout = cli.add_subcommand("logout", "Revoke the saved tokens and forget them");
   logout->add_option("--credentials", credentials, "The tokens file to end");
+  std::string message_to;
+  size_t message_limit = 20;
+  auto* messages = cli.add_subcommand(
+      "messages",
+      "Show the messages (sign-up codes, notices) the embedded default kept for people");
+  messages->add_option("--to", message_to, "Only those to this phone number or address");
+  messages->add_option("--limit", message_limit, "How many, newest first")->capture_default_str();
+  identity::Role grant_role;
+  std::string grant_national_id;
+  auto* roles = cli.add_subcommand("roles", "Manage officers' roles from the operator's console");
+  auto* grant = roles->add_subcommand("grant", "Give a person's account a role in an agency");
+  grant->add_option("--national-id", grant_national_id, "The officer's national ID")->required();
+  grant->add_option("--agency", grant_role.agency, "Agency code, or PLATFORM")->required();
+  grant->add_option("--role", grant_role.role, "officer, admin or operator")->required();
+  grant->add_option("--centre", grant_role.centre, "Only at this one-stop centre");
+  roles->require_subcommand(1);
   cli.require_subcommand(1);
 
   try {
@@ -195,9 +290,12 @@ int Main(int argc, char** argv) {
     return Fail(Error::InvalidArgument("--tls-cert and --tls-key go together", "tls-key"));
   }
 
+  if (auto s = ResolveHsm(options); !s.ok()) return Fail(s.error());
   if (*serve) return Serve(options, false);
   if (*up) return Up(options, up_seed);
   if (*migrate) return Migrate(options);
+  if (*messages) return ShowMessages(options, message_to, message_limit);
+  if (*roles) return GrantRole(options, grant_national_id, grant_role);
   if (*login || *logout) {
     login_options.credentials = credentials;
     const auto status = *login ? RunLogin(login_options) : RunLogout(login_options);

@@ -1,6 +1,9 @@
 #include "platform.hpp"
 
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <system_error>
 
@@ -26,10 +29,39 @@ Result<std::unique_ptr<store::Database>> OpenPlatformDatabase(const PlatformOpti
   db_options.max_connections = options.server.threads + 2;
   ULUS_ASSIGN_OR_RETURN(auto db, store::Database::Open(db_options));
   ULUS_TRY(store::Migrate(*db, "outbox", store::Outbox::Migrations()));
+  ULUS_TRY(identity::Dan::Migrate(*db));
   return db;
 }
 
-Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& options) {
+namespace {
+
+// A free loopback port, for --port 0: Dan's issuer names the port, so it must be known before
+// the routes are built. Another process could take it in between; only tests use port 0.
+Result<uint16_t> PickFreePort(const std::string& address) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return Error::Unavailable("cannot open a socket to find a free port");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  addr.sin_addr.s_addr = htonl(address == "127.0.0.1" ? INADDR_LOOPBACK : INADDR_ANY);
+  socklen_t length = sizeof(addr);
+  uint16_t port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  if (port == 0) return Error::Unavailable("cannot find a free port on " + address);
+  return port;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
+  PlatformOptions options = given;
+  if (options.server.port == 0) {
+    ULUS_ASSIGN_OR_RETURN(options.server.port, PickFreePort(options.server.address));
+  }
   std::unique_ptr<Platform> platform(new Platform());
   ULUS_ASSIGN_OR_RETURN(platform->db_, OpenPlatformDatabase(options));
 
@@ -49,8 +81,38 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& options)
   platform->registry_api_->Mount(router);
 
   platform->tls_ = !options.server.tls_certificate_file.empty();
+  platform->issuer_ = options.issuer;
+  if (platform->issuer_.empty()) {
+    const std::string host =
+        options.server.address == "0.0.0.0" ? "127.0.0.1" : options.server.address;
+    platform->issuer_ = std::string(platform->tls_ ? "https" : "http") + "://" + host + ":" +
+                        std::to_string(options.server.port);
+  }
+  ULUS_ASSIGN_OR_RETURN(platform->people_,
+                        RegistryPersonDirectory::Open(*platform->pack_, *platform->stores_));
+  platform->messages_ = std::make_unique<identity::LocalOutbox>(*platform->db_);
+  identity::DanOptions dan_options;
+  dan_options.issuer = platform->issuer_;
+  dan_options.data_dir = options.data_dir;
+  if (const auto clients = options.packs_dir / options.pack / "clients.yaml";
+      std::filesystem::exists(clients)) {
+    dan_options.clients_file = clients;
+  }
+  dan_options.portal_redirect_uris = {platform->issuer_ + "/portal/callback"};
+  dan_options.portal_post_logout_redirect_uris = {platform->issuer_ + "/"};
+  dan_options.pkcs11 = options.pkcs11;
+  dan_options.secure_cookies = platform->tls_;
+  ULUS_ASSIGN_OR_RETURN(
+      platform->dan_, identity::Dan::Open(*platform->db_, *platform->people_, *platform->messages_,
+                                          std::move(dan_options)));
+  platform->dan_->Mount(router);
   ULUS_ASSIGN_OR_RETURN(platform->server_, http::Server::Create(options.server, std::move(router)));
   return platform;
+}
+
+Result<std::vector<DemoAccount>> Platform::EnsureDemoAccounts(
+    const std::filesystem::path& data_dir) {
+  return app::EnsureDemoAccounts(*pack_, *stores_, dan_->accounts(), data_dir);
 }
 
 Status Platform::Start() {

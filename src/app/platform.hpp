@@ -5,8 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "demo_accounts.hpp"
+#include "person_directory.hpp"
 #include "ulus/core/result.hpp"
 #include "ulus/http/server.hpp"
+#include "ulus/identity/dan.hpp"
+#include "ulus/identity/messages.hpp"
 #include "ulus/registry/agency_stores.hpp"
 #include "ulus/registry/catalog.hpp"
 #include "ulus/registry/pack.hpp"
@@ -27,6 +31,10 @@ struct PlatformOptions {
   std::string pack = "mn";
   // Clients that may manage registry schemas, besides pack.yaml's administrators.
   std::vector<std::string> registry_admins;
+  // Dan's issuer URL; empty: this server's own origin (http(s)://address:port).
+  std::string issuer;
+  // Platform and agency keys in a PKCS#11 token instead of sealed in the database.
+  std::optional<identity::Pkcs11Options> pkcs11;
 };
 
 // The platform process: its stores (migrated on open) and its HTTP server with every part's
@@ -42,6 +50,10 @@ class Platform {
   void Wait();
   [[nodiscard]] uint16_t port() const { return server_->port(); }
   [[nodiscard]] bool tls() const { return tls_; }
+  [[nodiscard]] const std::string& issuer() const { return issuer_; }
+  // The demo accounts of `ulus up` (made on first call).
+  Result<std::vector<DemoAccount>> EnsureDemoAccounts(const std::filesystem::path& data_dir);
+  identity::Dan& dan() { return *dan_; }
 
  private:
   Platform() = default;
@@ -51,8 +63,13 @@ class Platform {
   std::unique_ptr<registry::AgencyStores> stores_;
   std::unique_ptr<registry::RegistryCatalog> catalog_;
   std::unique_ptr<registry::RegistryApi> registry_api_;
+  // Dan, and what it is given by the platform.
+  std::unique_ptr<RegistryPersonDirectory> people_;
+  std::unique_ptr<identity::LocalOutbox> messages_;
+  std::unique_ptr<identity::Dan> dan_;
   std::unique_ptr<http::Server> server_;
   bool tls_ = false;
+  std::string issuer_;
 };
 
 // Opens the platform's database: the URL if given, else SQLite in the data directory (which is

@@ -1,0 +1,336 @@
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ulus/crypto/encoding.hpp"
+#include "ulus/crypto/totp.hpp"
+#include "ulus/http/form.hpp"
+#include "ulus/http/problem.hpp"
+#include "ulus/identity/accounts_service.hpp"
+#include "ulus/store/migration.hpp"
+
+namespace ulus::identity {
+namespace {
+
+namespace fs = std::filesystem;
+using http::Method;
+
+constexpr const char* kCitizen = "УБ90041212";
+constexpr const char* kAdmin = "УБ70010101";
+constexpr const char* kPassword = "correct horse battery";
+
+class NoPeople final : public PersonDirectory {
+ public:
+  Result<std::optional<Person>> Find(std::string_view national_id) const override {
+    if (national_id != kCitizen) return std::optional<Person>();
+    Person p;
+    p.national_id = kCitizen;
+    p.given_name = "Сарангэрэл";
+    p.family_name = "Батын";
+    p.phone = "+97699112233";
+    return std::optional<Person>(p);
+  }
+};
+
+class NullGateway final : public MessageGateway {
+ public:
+  Status Send(const OutgoingMessage&) override { return Ok(); }
+};
+
+struct Answer {
+  int status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  [[nodiscard]] std::string Header(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == name) return v;
+    }
+    return {};
+  }
+  // "name=value" of the Set-Cookie for `name`, as a browser would send it back.
+  [[nodiscard]] std::string Cookie(std::string_view name) const {
+    for (const auto& [k, v] : headers) {
+      if (k == "Set-Cookie" && v.rfind(std::string(name) + "=", 0) == 0) {
+        return v.substr(0, v.find(';'));
+      }
+    }
+    return {};
+  }
+};
+
+// The value of a hidden input in a page.
+std::string HiddenValue(const std::string& html, const std::string& name) {
+  const std::string marker = "name=\"" + name + "\" value=\"";
+  const auto at = html.find(marker);
+  if (at == std::string::npos) return {};
+  const auto start = at + marker.size();
+  return html.substr(start, html.find('"', start) - start);
+}
+
+class LoginPagesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "ulus-dan-pages-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    auto db = store::Database::Open({.url = "sqlite:" + (dir_ / "dan.db").string()});
+    ASSERT_TRUE(db.ok()) << db.error().ToString();
+    db_ = std::move(db).value();
+    ASSERT_TRUE(store::Migrate(*db_, "dan_session", Sessions::Migrations()).ok());
+    ASSERT_TRUE(store::Migrate(*db_, "dan_audit", AuditLog::Migrations()).ok());
+    audit_ = std::make_unique<AuditLog>(*db_, clock_);
+    sessions_ = std::make_unique<Sessions>(*db_, SessionOptions{}, clock_);
+    AccountServiceOptions options;
+    options.argon2 = {1, 8 * 1024};
+    auto accounts = AccountService::Open(*db_, people_, gateway_, *audit_, *sessions_, master_,
+                                         options, clock_);
+    ASSERT_TRUE(accounts.ok()) << accounts.error().ToString();
+    accounts_ = std::move(accounts).value();
+    ASSERT_TRUE(accounts_->EnsureDemoAccount(kCitizen, kPassword, {}).ok());
+    ASSERT_TRUE(accounts_->EnsureDemoAccount(kAdmin, kPassword, {Role{"MOJ", "", "admin"}}).ok());
+    MountLoginPages(router_, *accounts_, *sessions_);
+    MountAccountApi(router_, *accounts_, SessionCallerResolver(*accounts_, *sessions_));
+  }
+
+  void TearDown() override {
+    accounts_.reset();
+    sessions_.reset();
+    audit_.reset();
+    db_.reset();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  Answer Call(Method method, const std::string& target, const std::string& cookie = {},
+              const std::string& body = {},
+              const std::string& content_type = "application/x-www-form-urlencoded") {
+    http::BeastRequest message{method, target, 11};
+    if (!cookie.empty()) message.set(http::beast_http::field::cookie, cookie);
+    if (!body.empty()) {
+      message.set(http::beast_http::field::content_type, content_type);
+      message.body() = body;
+      message.prepare_payload();
+    }
+    http::Request request(std::move(message), "10.1.2.3");
+    auto match = router_.Find(method, request.path());
+    EXPECT_NE(match.handler, nullptr) << target;
+    if (match.handler == nullptr) return {};
+    request.SetParams(match.params);
+    request.SetRoutePattern(match.pattern);
+    auto result = (*match.handler)(request);
+    const http::Response response = result.ok() ? *result : http::Problem(result.error(), target);
+    return Answer{static_cast<int>(response.status), response.body, response.headers};
+  }
+
+  // A pre-login CSRF cookie and its token, as a browser has them after loading the form.
+  std::pair<std::string, std::string> PreLoginToken() {
+    auto page = Call(Method::get, "/dan/login");
+    return {page.Cookie("dan_csrf"), HiddenValue(page.body, "csrf")};
+  }
+
+  Answer PostLogin(const std::string& national_id, const std::string& password,
+                   const std::string& extra = {}) {
+    auto [cookie, token] = PreLoginToken();
+    return Call(Method::post, "/dan/login?lang=en", cookie,
+                "csrf=" + token + "&national_id=" + http::FormEncode(national_id) +
+                    "&password=" + http::FormEncode(password) + extra);
+  }
+
+  std::string SessionCookie(const std::string& national_id) {
+    auto answer = PostLogin(national_id, kPassword);
+    EXPECT_EQ(answer.status, 303);
+    return answer.Cookie("dan_session");
+  }
+
+  fs::path dir_;
+  ManualClock clock_{FromUnixMicros(int64_t{1'800'000'000} * 1'000'000)};
+  crypto::MasterKey master_ = crypto::MasterKey::Generate();
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<AuditLog> audit_;
+  std::unique_ptr<Sessions> sessions_;
+  NoPeople people_;
+  NullGateway gateway_;
+  std::unique_ptr<AccountService> accounts_;
+  http::Router router_;
+};
+
+TEST_F(LoginPagesTest, LoginFormInBothLanguagesWithoutScript) {
+  auto en = Call(Method::get, "/dan/login?lang=en");
+  EXPECT_EQ(en.status, 200);
+  EXPECT_NE(en.body.find("Log in with Dan"), std::string::npos);
+  EXPECT_NE(en.body.find("name=\"csrf\""), std::string::npos);
+  EXPECT_EQ(en.body.find("<script"), std::string::npos);
+  EXPECT_FALSE(en.Cookie("dan_csrf").empty());
+  auto mn = Call(Method::get, "/dan/login?lang=mn");
+  EXPECT_NE(mn.body.find("Данаар нэвтрэх"), std::string::npos);
+  EXPECT_NE(mn.body.find("Регистрийн дугаар"), std::string::npos);
+}
+
+TEST_F(LoginPagesTest, PostWithoutMatchingCsrfIsRefused) {
+  const std::string form =
+      "national_id=" + http::FormEncode(kCitizen) + "&password=" + http::FormEncode(kPassword);
+  auto none = Call(Method::post, "/dan/login", {}, form + "&csrf=abc");
+  EXPECT_EQ(none.status, 403);
+  EXPECT_TRUE(none.Cookie("dan_session").empty());
+  auto [cookie, token] = PreLoginToken();
+  auto mismatched = Call(Method::post, "/dan/login", cookie, form + "&csrf=x" + token);
+  EXPECT_EQ(mismatched.status, 403);
+  EXPECT_TRUE(mismatched.Cookie("dan_session").empty());
+}
+
+TEST_F(LoginPagesTest, LoginRedirectsLocallyOnly) {
+  auto evil = PostLogin(kCitizen, kPassword,
+                        "&return_to=" + http::FormEncode("https://evil.example/steal"));
+  EXPECT_EQ(evil.status, 303);
+  EXPECT_EQ(evil.Header("Location"), "/dan/account");
+  EXPECT_FALSE(evil.Cookie("dan_session").empty());
+
+  auto slashes = PostLogin(kCitizen, kPassword, "&return_to=" + http::FormEncode("//evil.example"));
+  EXPECT_EQ(slashes.Header("Location"), "/dan/account");
+
+  auto local = PostLogin(kCitizen, kPassword,
+                         "&return_to=" + http::FormEncode("/dan/oidc/authorize?client_id=x"));
+  EXPECT_EQ(local.Header("Location"), "/dan/oidc/authorize?client_id=x");
+
+  auto entries = audit_->List("", "login.succeeded", 10);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 3u);
+  EXPECT_EQ((*entries)[0].event.remote_address, "10.1.2.3");
+}
+
+TEST_F(LoginPagesTest, WrongPasswordAndUnknownIdShowTheSameError) {
+  auto wrong = PostLogin(kCitizen, "not the right one");
+  auto unknown = PostLogin("УБ11111111", kPassword);
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_NE(wrong.body.find("National ID or password is wrong."), std::string::npos);
+  EXPECT_NE(unknown.body.find("National ID or password is wrong."), std::string::npos);
+  EXPECT_TRUE(wrong.Cookie("dan_session").empty());
+  EXPECT_EQ(audit_->List("", "login.failed", 10)->size(), 2u);
+}
+
+TEST_F(LoginPagesTest, SubstantialLevelSendsToTheSecondFactor) {
+  auto answer = PostLogin(kCitizen, kPassword, "&acr=substantial&return_to=%2Fdan%2Fx");
+  EXPECT_EQ(answer.status, 303);
+  EXPECT_EQ(answer.Header("Location").rfind("/dan/login/otp?", 0), 0u);
+  auto high = PostLogin(kCitizen, kPassword, "&acr=high");
+  EXPECT_EQ(high.Header("Location").rfind("/dan/login/signature?", 0), 0u);
+
+  // Without an authenticator the step-up page says how to set one up.
+  auto otp = Call(Method::get, "/dan/login/otp?lang=en", answer.Cookie("dan_session"));
+  EXPECT_EQ(otp.status, 200);
+  EXPECT_NE(otp.body.find("/dan/account/totp"), std::string::npos);
+}
+
+TEST_F(LoginPagesTest, AccountPageNeedsASessionAndLogoutNeedsItsToken) {
+  auto anonymous = Call(Method::get, "/dan/account");
+  EXPECT_EQ(anonymous.status, 303);
+  EXPECT_EQ(anonymous.Header("Location").rfind("/dan/login?return_to=", 0), 0u);
+
+  const auto cookie = SessionCookie(kCitizen);
+  auto page = Call(Method::get, "/dan/account?lang=en", cookie);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find(kCitizen), std::string::npos);
+  EXPECT_NE(page.body.find("Батын"), std::string::npos);
+  const auto csrf = HiddenValue(page.body, "csrf");
+  ASSERT_FALSE(csrf.empty());
+
+  EXPECT_EQ(Call(Method::post, "/dan/logout", cookie, "csrf=wrong").status, 403);
+  auto out = Call(Method::post, "/dan/logout", cookie, "csrf=" + csrf);
+  EXPECT_EQ(out.status, 303);
+  EXPECT_EQ(Call(Method::get, "/dan/account", cookie).status, 303);
+}
+
+TEST_F(LoginPagesTest, TotpEnrolmentPageShowsAQrCode) {
+  const auto cookie = SessionCookie(kCitizen);
+  auto page = Call(Method::get, "/dan/account/totp?lang=en", cookie);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("<svg"), std::string::npos);
+  EXPECT_NE(page.body.find("otpauth://totp/"), std::string::npos);
+  auto wrong = Call(Method::post, "/dan/account/totp?lang=en", cookie,
+                    "csrf=" + HiddenValue(page.body, "csrf") + "&code=000000");
+  EXPECT_NE(wrong.status, 200);
+}
+
+TEST_F(LoginPagesTest, SignupAnswersAlikeForStrangers) {
+  auto [cookie, token] = PreLoginToken();
+  auto known = Call(Method::post, "/dan/signup?lang=en", cookie,
+                    "csrf=" + token + "&national_id=" + http::FormEncode(kCitizen));
+  auto unknown = Call(Method::post, "/dan/signup?lang=en", cookie,
+                      "csrf=" + token + "&national_id=" + http::FormEncode("УБ00000001"));
+  EXPECT_EQ(known.status, 200);
+  EXPECT_EQ(unknown.status, 200);
+  const std::string notice = "If the population register holds a phone";
+  EXPECT_NE(known.body.find(notice), std::string::npos);
+  EXPECT_NE(unknown.body.find(notice), std::string::npos);
+  EXPECT_EQ(Call(Method::post, "/dan/signup", {}, "national_id=x&csrf=y").status, 403);
+}
+
+TEST_F(LoginPagesTest, RoleApiChecksTheCaller) {
+  const auto admin = SessionCookie(kAdmin);
+  const auto citizen = SessionCookie(kCitizen);
+  const std::string grant = nlohmann::json{{"national_id", kCitizen}, {"role", "officer"}}.dump();
+
+  EXPECT_EQ(Call(Method::get, "/dan/api/agencies/MOJ/roles").status, 401);
+  EXPECT_EQ(
+      Call(Method::post, "/dan/api/agencies/MOJ/roles", citizen, grant, "application/json").status,
+      403);
+  auto created =
+      Call(Method::post, "/dan/api/agencies/MOJ/roles", admin, grant, "application/json");
+  EXPECT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(
+      Call(Method::post, "/dan/api/agencies/MOH/roles", admin, grant, "application/json").status,
+      403);
+  auto list = Call(Method::get, "/dan/api/agencies/MOJ/roles", admin);
+  EXPECT_EQ(list.status, 200);
+  const auto roles = nlohmann::json::parse(list.body)["roles"];
+  EXPECT_EQ(roles.size(), 2u);
+
+  // The new officer still may not grant.
+  EXPECT_EQ(
+      Call(Method::post, "/dan/api/agencies/MOJ/roles", citizen, grant, "application/json").status,
+      403);
+  const auto account = nlohmann::json::parse(created.body)["account_id"].get<std::string>();
+  EXPECT_EQ(
+      Call(Method::delete_, "/dan/api/agencies/MOJ/roles/" + account + "/officer", admin).status,
+      204);
+}
+
+TEST_F(LoginPagesTest, OtpStepUpElevatesTheSession) {
+  auto account = accounts_->FindByNationalId(kCitizen);
+  ASSERT_TRUE(account.ok() && account->has_value());
+  const auto id = (*account)->id;
+  auto enrolment = accounts_->BeginTotpEnrolment(id);
+  ASSERT_TRUE(enrolment.ok());
+  const auto secret = *crypto::Base32Decode(enrolment->secret_base32);
+  ASSERT_TRUE(accounts_->ConfirmTotpEnrolment(id, crypto::Totp(secret, clock_.Now()), {}).ok());
+  clock_.Advance(std::chrono::seconds(30));
+
+  auto login = PostLogin(kCitizen, kPassword, "&acr=substantial&return_to=%2Fdan%2Fnext");
+  const auto cookie = login.Cookie("dan_session");
+  auto form = Call(Method::get, login.Header("Location"), cookie);
+  ASSERT_EQ(form.status, 200);
+  const auto csrf = HiddenValue(form.body, "csrf");
+  EXPECT_EQ(HiddenValue(form.body, "return_to"), "/dan/next");
+  auto wrong = Call(Method::post, "/dan/login/otp", cookie,
+                    "csrf=" + csrf + "&return_to=%2Fdan%2Fnext&acr=substantial&code=12");
+  EXPECT_EQ(wrong.status, 401);
+  auto done = Call(Method::post, "/dan/login/otp", cookie,
+                   "csrf=" + csrf + "&return_to=%2Fdan%2Fnext&acr=substantial&code=" +
+                       crypto::Totp(secret, clock_.Now()));
+  EXPECT_EQ(done.status, 303);
+  EXPECT_EQ(done.Header("Location"), "/dan/next");
+  // Single sign-on: the login page now goes straight on at this level.
+  auto again = Call(Method::get, "/dan/login?acr=substantial&return_to=%2Fdan%2Fnext", cookie);
+  EXPECT_EQ(again.status, 303);
+  EXPECT_EQ(again.Header("Location"), "/dan/next");
+}
+
+}  // namespace
+}  // namespace ulus::identity
