@@ -154,6 +154,56 @@ int GrantRole(const PlatformOptions& options, const std::string& national_id,
   return 0;
 }
 
+Result<identity::KeyOwner> ParseKeyOwner(const std::string& text) {
+  const auto colon = text.find(':');
+  const auto kind = text.substr(0, colon);
+  identity::KeyOwner owner;
+  if (kind == "platform") {
+    owner.kind = identity::KeyOwnerKind::kPlatform;
+  } else if (kind == "agency") {
+    owner.kind = identity::KeyOwnerKind::kAgency;
+  } else if (kind == "person") {
+    owner.kind = identity::KeyOwnerKind::kPerson;
+  } else {
+    return Error::InvalidArgument("--owner must be platform:USE, agency:CODE or person:ACCOUNT",
+                                  "owner");
+  }
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    return Error::InvalidArgument("--owner names no id after the colon", "owner");
+  }
+  owner.id = text.substr(colon + 1);
+  return owner;
+}
+
+// `ulus keys list|rotate`: an operator's view of Dan's keys. Rotation takes effect in running
+// servers within their signer refresh interval; the old key stays in the JWKS meanwhile.
+int ManageKeys(const PlatformOptions& options, const std::string& owner_text,
+               const std::optional<std::string>& rotate_alg, std::chrono::hours keep) {
+  auto owner = ParseKeyOwner(owner_text);
+  if (!owner.ok()) return Fail(owner.error());
+  auto platform = Platform::Open(options);
+  if (!platform.ok()) return Fail(platform.error());
+  auto& keys = (*platform)->dan().keys();
+  if (rotate_alg) {
+    const auto alg = crypto::AlgFromName(*rotate_alg);
+    if (!alg) return Fail(Error::InvalidArgument("--alg must be ES256, RS256 or EdDSA", "alg"));
+    auto made = keys.Rotate(*owner, *alg, keep);
+    if (!made.ok()) return Fail(made.error());
+    std::printf("new current key %s (%s)\n", made->kid.c_str(),
+                std::string(crypto::AlgName(made->alg)).c_str());
+  }
+  auto list = keys.Keys(*owner);
+  if (!list.ok()) return Fail(list.error());
+  for (const auto& key : *list) {
+    std::printf("%-44s %-6s %-8s created %s%s%s\n", key.kid.c_str(),
+                std::string(crypto::AlgName(key.alg)).c_str(),
+                key.state == identity::KeyState::kCurrent ? "current" : "retired",
+                FormatRfc3339(key.created).c_str(), key.publish_until ? ", published until " : "",
+                key.publish_until ? FormatRfc3339(*key.publish_until).c_str() : "");
+  }
+  return 0;
+}
+
 void AddServerOptions(CLI::App* cmd, PlatformOptions& options) {
   auto& s = options.server;
   cmd->add_option("--address", s.address, "Address to listen on")->capture_default_str();
@@ -167,6 +217,8 @@ void AddServerOptions(CLI::App* cmd, PlatformOptions& options) {
   cmd->add_option("--tls-key", s.tls_private_key_file, "PEM private key")->check(CLI::ExistingFile);
   cmd->add_option("--max-body", s.body_limit, "Largest request body in bytes")
       ->capture_default_str();
+  cmd->add_option("--clients", options.clients_file,
+                  "OpenID Connect clients file (YAML) to use instead of the pack's clients.yaml");
   cmd->add_option("--issuer", options.issuer,
                   "Dan's public issuer URL (default: this server's own origin)");
   cmd->add_option("--registry-admin", options.registry_admins,
@@ -274,6 +326,24 @@ int Main(int argc, char** argv) {
   grant->add_option("--role", grant_role.role, "officer, admin or operator")->required();
   grant->add_option("--centre", grant_role.centre, "Only at this one-stop centre");
   roles->require_subcommand(1);
+  std::string key_owner = "platform:oidc";
+  std::string key_alg = "ES256";
+  int key_keep_hours = 24;
+  auto* keys = cli.add_subcommand("keys", "Signing keys held by Dan (public halves only)");
+  auto* keys_list = keys->add_subcommand("list", "The owner's current and still-published keys");
+  keys_list->add_option("--owner", key_owner, "platform:USE, agency:CODE or person:ACCOUNT")
+      ->capture_default_str();
+  auto* keys_rotate = keys->add_subcommand(
+      "rotate", "Make a new current key; the old one stays published for --keep-hours");
+  keys_rotate->add_option("--owner", key_owner, "platform:USE, agency:CODE or person:ACCOUNT")
+      ->capture_default_str();
+  keys_rotate->add_option("--alg", key_alg, "ES256, RS256 or EdDSA")->capture_default_str();
+  keys_rotate
+      ->add_option("--keep-hours", key_keep_hours,
+                   "How long the old key stays published: at least the lifetime of what it signed")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 24 * 3650));
+  keys->require_subcommand(1);
   cli.require_subcommand(1);
 
   try {
@@ -295,6 +365,11 @@ int Main(int argc, char** argv) {
   if (*up) return Up(options, up_seed);
   if (*migrate) return Migrate(options);
   if (*messages) return ShowMessages(options, message_to, message_limit);
+  if (*keys) {
+    return ManageKeys(options, key_owner,
+                      *keys_rotate ? std::optional<std::string>(key_alg) : std::nullopt,
+                      std::chrono::hours(key_keep_hours));
+  }
   if (*roles) return GrantRole(options, grant_national_id, grant_role);
   if (*login || *logout) {
     login_options.credentials = credentials;

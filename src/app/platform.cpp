@@ -94,8 +94,13 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
   identity::DanOptions dan_options;
   dan_options.issuer = platform->issuer_;
   dan_options.data_dir = options.data_dir;
-  if (const auto clients = options.packs_dir / options.pack / "clients.yaml";
-      std::filesystem::exists(clients)) {
+  if (!options.clients_file.empty()) {
+    if (!std::filesystem::exists(options.clients_file)) {
+      return Error::InvalidArgument("no clients file " + options.clients_file.string(), "clients");
+    }
+    dan_options.clients_file = options.clients_file;
+  } else if (const auto clients = options.packs_dir / options.pack / "clients.yaml";
+             std::filesystem::exists(clients)) {
     dan_options.clients_file = clients;
   }
   dan_options.portal_redirect_uris = {platform->issuer_ + "/portal/callback"};

@@ -31,6 +31,8 @@ struct PlatformOptions {
   std::string pack = "mn";
   // Clients that may manage registry schemas, besides pack.yaml's administrators.
   std::vector<std::string> registry_admins;
+  // OpenID Connect clients (YAML); empty: the pack's clients.yaml.
+  std::filesystem::path clients_file;
   // Dan's issuer URL; empty: this server's own origin (http(s)://address:port).
   std::string issuer;
   // Platform and agency keys in a PKCS#11 token instead of sealed in the database.

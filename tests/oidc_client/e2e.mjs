@@ -1,0 +1,394 @@
+// End-to-end test of Dan, Ulus's OpenID Connect provider, from the relying party's side, with
+// openid-client (a certified RP library) and jose, over real HTTP on loopback.
+//   node e2e.mjs BASE_URL DATA_DIR        (or E2E_BASE_URL, E2E_DATA_DIR)
+// DATA_DIR is the server's --data: it holds demo-accounts.json and clients/<id>.secret.
+// E2E_PROFILE=oidc-provider runs the same checks against oidc-provider (bench/oidc-provider,
+// --mode e2e), skipping the ones that hold for Dan only (JWT access tokens).
+// Prints "ok - ..." / "not ok - ..." per check; exits 0 only when every check passes.
+
+import { readFileSync } from 'node:fs';
+import * as client from 'openid-client';
+import * as jose from 'jose';
+import { CookieJar, browseUntil, request } from './browser.mjs';
+
+const base = (process.argv[2] ?? process.env.E2E_BASE_URL ?? '').replace(/\/$/, '');
+const dataDir = process.argv[3] ?? process.env.E2E_DATA_DIR;
+const profile = process.env.E2E_PROFILE ?? 'ulus';
+if (!base || !dataDir) {
+  console.error('usage: node e2e.mjs BASE_URL DATA_DIR');
+  process.exit(2);
+}
+const danOnly = profile === 'ulus';
+
+const kPortal = 'demo-portal';
+const kPortalRedirect = 'http://127.0.0.1:8089/callback';
+const kPortalLoggedOut = 'http://127.0.0.1:8089/logged-out';
+const kPortalScope = 'openid profile offline_access national_id';
+const kCli = 'ulus-cli';
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+
+function report(ok, name, detail) {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok' : 'not ok'} - ${name}${detail ? `: ${detail}` : ''}`);
+}
+
+function explain(e) {
+  if (e instanceof client.ResponseBodyError) return `${e.status} ${e.error}: ${e.error_description ?? ''}`;
+  return e?.cause ? `${e.message} (${e.cause.message ?? e.cause})` : String(e?.message ?? e);
+}
+
+// Runs one check; fn returns nothing (pass), a string (failure reason) or throws (failure).
+async function check(name, fn) {
+  try {
+    const why = await fn();
+    report(!why, name, why || undefined);
+    return !why;
+  } catch (e) {
+    report(false, name, explain(e));
+    return false;
+  }
+}
+
+function skip(name, why) {
+  skipped++;
+  console.log(`ok - ${name} # SKIP ${why}`);
+}
+
+// A failure that leaves nothing further to check.
+function fatal(name, e) {
+  report(false, name, explain(e));
+  finish();
+}
+
+function finish() {
+  console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+async function expectOAuthError(promise, code) {
+  try {
+    await promise;
+    return `expected ${code}, the request succeeded`;
+  } catch (e) {
+    if (e instanceof client.ResponseBodyError && e.error === code) return undefined;
+    return `expected ${code}, got ${explain(e)}`;
+  }
+}
+
+const basic = (id, secret) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+async function postForm(url, form, headers = {}) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form),
+    redirect: 'manual',
+  });
+  const text = await response.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, text, headers: response.headers };
+}
+
+// ---- set-up: the demo accounts and secrets the server wrote, and discovery
+
+const accounts = JSON.parse(readFileSync(`${dataDir}/demo-accounts.json`, 'utf8'));
+const citizen = accounts.find((a) => a.kind === 'citizen') ?? accounts[0];
+const account = { nationalId: citizen.national_id, password: citizen.password };
+const portalSecret = readFileSync(`${dataDir}/clients/${kPortal}.secret`, 'utf8').trim();
+
+let portal;
+try {
+  portal = await client.discovery(
+    new URL(base),
+    kPortal,
+    { client_secret: portalSecret, id_token_signed_response_alg: 'RS256' },
+    client.ClientSecretBasic(portalSecret),
+    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] },
+  );
+} catch (e) {
+  fatal('discovery of the issuer and a client configuration for demo-portal', e);
+}
+const meta = portal.serverMetadata();
+await check('discovery: issuer is the base URL and every endpoint is advertised', () => {
+  if (meta.issuer.replace(/\/$/, '') !== base) return `issuer ${meta.issuer}`;
+  for (const k of ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'jwks_uri',
+    'introspection_endpoint', 'revocation_endpoint', 'end_session_endpoint']) {
+    if (!meta[k]) return `no ${k}`;
+  }
+  if (!meta.code_challenge_methods_supported?.includes('S256')) return 'S256 PKCE not advertised';
+  return undefined;
+});
+const jwks = jose.createRemoteJWKSet(new URL(meta.jwks_uri));
+const issuer = meta.issuer;
+
+// One authorization request driven through login and consent to the redirect back.
+async function authorize(config, jar, { redirectUri, scope, extra = {} }) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...extra,
+  });
+  const { url: callback, pages } = await browseUntil(jar, url.href, redirectUri, account);
+  if (!callback.searchParams.get('code')) {
+    throw new Error(`no code in the redirect: ${callback.search}`);
+  }
+  return { callback, verifier, state, nonce, pages };
+}
+
+async function exchange(config, flow) {
+  return client.authorizationCodeGrant(config, flow.callback, {
+    pkceCodeVerifier: flow.verifier,
+    expectedState: flow.state,
+    expectedNonce: flow.nonce,
+    idTokenExpected: true,
+  });
+}
+
+async function verifyAccessToken(token, clientId) {
+  const { payload, protectedHeader } = await jose.jwtVerify(token, jwks, {
+    issuer,
+    typ: 'at+jwt',
+    algorithms: ['ES256'],
+  });
+  if (protectedHeader.alg !== 'ES256') return `alg ${protectedHeader.alg}`;
+  if (payload.client_id !== clientId) return `client_id ${payload.client_id}`;
+  for (const k of ['sub', 'aud', 'exp', 'iat', 'jti']) if (payload[k] === undefined) return `no ${k}`;
+  return undefined;
+}
+
+const jar = new CookieJar();
+const portalFlow = { redirectUri: kPortalRedirect, scope: kPortalScope, extra: { prompt: 'consent' } };
+
+// ---- A: the code flow for the confidential portal, userinfo, refresh rotation
+
+let flowA;
+let tokensA;
+try {
+  flowA = await authorize(portal, jar, portalFlow);
+  report(true, `demo-portal: login and consent end in a redirect with code (pages: ${flowA.pages.join(', ') || 'none'})`);
+} catch (e) {
+  fatal('demo-portal: login and consent end in a redirect with code', e);
+}
+await check('demo-portal: the redirect carries state and iss', () => {
+  if (flowA.callback.searchParams.get('state') !== flowA.state) return 'state differs';
+  if (flowA.callback.searchParams.get('iss') !== issuer) return `iss ${flowA.callback.searchParams.get('iss')}`;
+  return undefined;
+});
+try {
+  tokensA = await exchange(portal, flowA);
+  report(true, 'demo-portal: authorization_code grant (PKCE S256; ID token signature, nonce, state, iss checked)');
+} catch (e) {
+  fatal('demo-portal: authorization_code grant', e);
+}
+const subA = tokensA.claims().sub;
+await check('demo-portal: ID token is RS256 and verifies against jwks_uri', async () => {
+  const { protectedHeader, payload } = await jose.jwtVerify(tokensA.id_token, jwks, {
+    issuer,
+    audience: kPortal,
+    algorithms: ['RS256'],
+  });
+  if (payload.nonce !== flowA.nonce) return 'nonce differs';
+  return protectedHeader.alg === 'RS256' ? undefined : `alg ${protectedHeader.alg}`;
+});
+if (danOnly) {
+  await check('demo-portal: access token is an ES256 at+jwt that verifies against jwks_uri',
+    () => verifyAccessToken(tokensA.access_token, kPortal));
+} else {
+  skip('demo-portal: access token is an ES256 at+jwt', 'opaque userinfo tokens in this profile');
+}
+await check('demo-portal: userinfo answers for the ID token subject', async () => {
+  const info = await client.fetchUserInfo(portal, tokensA.access_token, subA);
+  return info.sub === subA ? undefined : 'sub differs';
+});
+await check('demo-portal: userinfo carries the national ID (scope national_id)', async () => {
+  const info = await client.fetchUserInfo(portal, tokensA.access_token, subA);
+  return Object.values(info).includes(citizen.national_id) ? undefined : `claims ${Object.keys(info)}`;
+});
+
+const rt1 = tokensA.refresh_token;
+let rt2;
+await check('demo-portal: a refresh token is issued (offline_access)', () => (rt1 ? undefined : 'none'));
+await check('refresh_token grant rotates: a new refresh token and access token', async () => {
+  const r = await client.refreshTokenGrant(portal, rt1);
+  rt2 = r.refresh_token;
+  if (!rt2) return 'no new refresh token';
+  if (rt2 === rt1) return 'the refresh token did not change';
+  if (!r.access_token) return 'no access token';
+  return undefined;
+});
+await check('reusing the rotated-out refresh token fails with invalid_grant', () =>
+  rt2 ? expectOAuthError(client.refreshTokenGrant(portal, rt1), 'invalid_grant') : 'no rotation happened (see above)');
+await check('after reuse the whole family is revoked: the newest refresh token fails too', () =>
+  rt2 ? expectOAuthError(client.refreshTokenGrant(portal, rt2), 'invalid_grant') : 'no rotated token to try (rotation failed)');
+
+// ---- B: introspection and revocation
+
+let tokensB;
+try {
+  const flowB = await authorize(portal, jar, portalFlow);
+  tokensB = await exchange(portal, flowB);
+  report(true, `demo-portal: a second authorization on the same session (pages: ${flowB.pages.join(', ') || 'none'})`);
+} catch (e) {
+  fatal('demo-portal: a second authorization on the same session', e);
+}
+await check('introspection: a fresh access token is active, for its client and subject', async () => {
+  const r = await client.tokenIntrospection(portal, tokensB.access_token);
+  if (r.active !== true) return `active ${r.active}`;
+  if (r.client_id && r.client_id !== kPortal) return `client_id ${r.client_id}`;
+  if (r.sub && r.sub !== tokensB.claims().sub) return `sub ${r.sub}`;
+  return undefined;
+});
+await check('revocation of the access token, then introspection says active false', async () => {
+  await client.tokenRevocation(portal, tokensB.access_token, { token_type_hint: 'access_token' });
+  const r = await client.tokenIntrospection(portal, tokensB.access_token);
+  return r.active === false ? undefined : `active ${r.active}`;
+});
+await check('userinfo refuses the revoked access token with 401', async () => {
+  const r = await fetch(meta.userinfo_endpoint, { headers: { authorization: `Bearer ${tokensB.access_token}` } });
+  return r.status === 401 ? undefined : `HTTP ${r.status}`;
+});
+await check('revocation of a working refresh token, then the refresh_token grant fails with invalid_grant', async () => {
+  // A grant of its own (revoking B's access token may revoke B's grant, RFC 7009 §2.1), and one
+  // rotation first, so the failure afterwards is the revocation's doing.
+  const tokens = await exchange(portal, await authorize(portal, jar, portalFlow));
+  const { refresh_token: working } = await client.refreshTokenGrant(portal, tokens.refresh_token);
+  await client.tokenRevocation(portal, working, { token_type_hint: 'refresh_token' });
+  return expectOAuthError(client.refreshTokenGrant(portal, working), 'invalid_grant');
+});
+
+// ---- negative checks with raw requests
+
+const portalAuth = { authorization: basic(kPortal, portalSecret) };
+await check('token endpoint: a wrong PKCE verifier fails with invalid_grant', async () => {
+  const flow = await authorize(portal, jar, portalFlow);
+  const r = await postForm(meta.token_endpoint, {
+    grant_type: 'authorization_code',
+    code: flow.callback.searchParams.get('code'),
+    redirect_uri: kPortalRedirect,
+    code_verifier: client.randomPKCECodeVerifier(),
+  }, portalAuth);
+  return r.status === 400 && r.json?.error === 'invalid_grant' ? undefined : `HTTP ${r.status} ${r.text.slice(0, 200)}`;
+});
+await check('token endpoint: a reused code fails with invalid_grant and revokes what it issued', async () => {
+  const flow = await authorize(portal, jar, portalFlow);
+  const form = {
+    grant_type: 'authorization_code',
+    code: flow.callback.searchParams.get('code'),
+    redirect_uri: kPortalRedirect,
+    code_verifier: flow.verifier,
+  };
+  const first = await postForm(meta.token_endpoint, form, portalAuth);
+  if (first.status !== 200) return `first exchange: HTTP ${first.status} ${first.text.slice(0, 200)}`;
+  const second = await postForm(meta.token_endpoint, form, portalAuth);
+  if (second.status !== 400 || second.json?.error !== 'invalid_grant') {
+    return `second exchange: HTTP ${second.status} ${second.text.slice(0, 200)}`;
+  }
+  const r = await client.tokenIntrospection(portal, first.json.access_token);
+  return r.active === false ? undefined : 'the first access token is still active';
+});
+await check('token endpoint: a wrong client secret fails with 401 invalid_client', async () => {
+  const r = await postForm(meta.token_endpoint, { grant_type: 'refresh_token', refresh_token: 'x' },
+    { authorization: basic(kPortal, `${portalSecret}x`) });
+  return r.status === 401 && r.json?.error === 'invalid_client' ? undefined : `HTTP ${r.status} ${r.text.slice(0, 200)}`;
+});
+await check('authorize: an unregistered redirect_uri gets an error page (400), no redirect', async () => {
+  const url = client.buildAuthorizationUrl(portal, {
+    redirect_uri: 'http://127.0.0.1:8089/not-registered',
+    scope: 'openid',
+    code_challenge: await client.calculatePKCECodeChallenge(client.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+    state: client.randomState(),
+  });
+  const page = await request(jar, url.href);
+  if (page.location) return `redirected to ${page.location}`;
+  return page.status === 400 ? undefined : `HTTP ${page.status}`;
+});
+await check('userinfo: an unsigned (alg none) token gets 401 with a Bearer challenge', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  let claims = { iss: issuer, sub: subA, aud: issuer, client_id: kPortal, scope: 'openid profile', iat: now, exp: now + 600, jti: client.randomState() };
+  if (danOnly) claims = { ...jose.decodeJwt(tokensA.access_token), exp: now + 600 };
+  const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const token = `${part({ alg: 'none', typ: 'at+jwt' })}.${part(claims)}.`;
+  const r = await fetch(meta.userinfo_endpoint, { headers: { authorization: `Bearer ${token}` } });
+  if (r.status !== 401) return `HTTP ${r.status}`;
+  return /^Bearer/i.test(r.headers.get('www-authenticate') ?? '') ? undefined : 'no WWW-Authenticate: Bearer';
+});
+
+// ---- RP-initiated logout
+
+await check('logout: end_session with id_token_hint returns to post_logout_redirect_uri with state', async () => {
+  const state = client.randomState();
+  const url = client.buildEndSessionUrl(portal, {
+    id_token_hint: tokensB.id_token,
+    post_logout_redirect_uri: kPortalLoggedOut,
+    state,
+  });
+  const { url: back } = await browseUntil(jar, url.href, kPortalLoggedOut, account);
+  return back.searchParams.get('state') === state ? undefined : `state ${back.searchParams.get('state')}`;
+});
+
+// ---- the public native client on a random loopback port (RFC 8252 §7.3)
+
+let cli;
+try {
+  cli = await client.discovery(new URL(base), kCli, { token_endpoint_auth_method: 'none' }, client.None(),
+    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] });
+} catch (e) {
+  fatal('discovery for ulus-cli', e);
+}
+const port = 49152 + Math.floor(Math.random() * 16000);
+const cliRedirect = `http://127.0.0.1:${port}/callback`;
+let cliTokens;
+await check(`ulus-cli: code flow with PKCE to ${cliRedirect} asks for a login again after logout`, async () => {
+  const flow = await authorize(cli, jar, { redirectUri: cliRedirect, scope: 'openid profile' });
+  cliTokens = await exchange(cli, flow);
+  return flow.pages.includes('login') ? undefined : `no login page (pages: ${flow.pages.join(', ')}): the session outlived logout`;
+});
+if (cliTokens) {
+  await check('ulus-cli: userinfo answers for the ID token subject', async () => {
+    const sub = cliTokens.claims().sub;
+    const info = await client.fetchUserInfo(cli, cliTokens.access_token, sub);
+    return info.sub === sub ? undefined : 'sub differs';
+  });
+  if (danOnly) {
+    await check('ulus-cli: access token is an ES256 at+jwt that verifies against jwks_uri',
+      () => verifyAccessToken(cliTokens.access_token, kCli));
+  }
+}
+await check('ulus-cli: an authorization request without PKCE is refused', async () => {
+  const url = client.buildAuthorizationUrl(cli, {
+    redirect_uri: cliRedirect,
+    scope: 'openid',
+    state: client.randomState(),
+  });
+  let page = await request(jar, url.href);
+  for (let i = 0; i < 5 && page.location && !page.location.startsWith(cliRedirect); i++) {
+    page = await request(jar, page.location);
+  }
+  if (page.status === 400 && !page.location) return undefined;
+  if (page.location?.startsWith(cliRedirect)) {
+    const back = new URL(page.location);
+    if (back.searchParams.get('error') && !back.searchParams.get('code')) return undefined;
+    return `redirected back with ${back.search}`;
+  }
+  return `HTTP ${page.status}${page.location ? ` to ${page.location}` : ''}`;
+});
+
+finish();
