@@ -6,7 +6,10 @@
 // --mode e2e), skipping the ones that hold for Dan only (JWT access tokens).
 // Prints "ok - ..." / "not ok - ..." per check; exits 0 only when every check passes.
 
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as client from 'openid-client';
 import * as jose from 'jose';
 import { CookieJar, browseUntil, request } from './browser.mjs';
@@ -390,5 +393,69 @@ await check('ulus-cli: an authorization request without PKCE is refused', async 
   }
   return `HTTP ${page.status}${page.location ? ` to ${page.location}` : ''}`;
 });
+
+// The command line as a native client: `ulus login` prints the address to open and waits on its
+// own loopback port; the "browser" here logs in and follows the redirect to that port.
+function run(binary, args) {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => out, errors: () => err };
+}
+
+const ulusBinary = process.env.ULUS_BINARY;
+if (!danOnly || !ulusBinary) {
+  skip('ulus login: the command line logs in through the browser', 'needs ULUS_BINARY and Dan');
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'ulus-login-'));
+  const credentials = join(dir, 'credentials.json');
+  await check('ulus login: the command line logs in through the browser and keeps the tokens', async () => {
+    const login = run(ulusBinary, ['login', '--issuer', base, '--credentials', credentials]);
+    let url;
+    for (let i = 0; i < 100 && !url; i++) {
+      url = login.output().match(/https?:\/\/\S+\/oidc\/authorize\S+/)?.[0];
+      if (!url) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!url) {
+      login.child.kill();
+      return `no authorization address printed: ${login.output()} ${login.errors()}`;
+    }
+    const redirect = new URL(url).searchParams.get('redirect_uri');
+    const cliJar = new CookieJar();
+    const { url: callback } = await browseUntil(cliJar, url, redirect, account);
+    await request(cliJar, callback.href);
+    const code = await login.exited;
+    if (code !== 0) return `ulus login exited ${code}: ${login.errors()}`;
+    if (!/Logged in as/.test(login.output())) return `unexpected output: ${login.output()}`;
+    const saved = JSON.parse(readFileSync(credentials, 'utf8'));
+    if (!saved.access_token || !saved.refresh_token) return 'tokens missing from the file';
+    if ((statSync(credentials).mode & 0o077) !== 0) return 'the credentials file is readable by others';
+    await verifyAccessToken(saved.access_token, kCli);
+    return undefined;
+  });
+  await check('ulus logout: revokes the saved refresh token and deletes the file', async () => {
+    const saved = JSON.parse(readFileSync(credentials, 'utf8'));
+    const logout = run(ulusBinary, ['logout', '--credentials', credentials]);
+    const code = await logout.exited;
+    if (code !== 0) return `ulus logout exited ${code}: ${logout.errors()}`;
+    try {
+      statSync(credentials);
+      return 'the credentials file is still there';
+    } catch {}
+    const answer = await postForm(meta.token_endpoint, {
+      grant_type: 'refresh_token',
+      refresh_token: saved.refresh_token,
+      client_id: kCli,
+    });
+    if (answer.status !== 400 || answer.json?.error !== 'invalid_grant') {
+      return `the refresh token still works: HTTP ${answer.status} ${JSON.stringify(answer.json)}`;
+    }
+    return undefined;
+  });
+  rmSync(dir, { recursive: true, force: true });
+}
 
 finish();
