@@ -48,16 +48,16 @@ Status AuditLog::Record(store::Connection& tx, const AuditEvent& event) {
 Result<std::vector<AuditEntry>> AuditLog::List(std::string_view account_id,
                                                std::string_view event_prefix, size_t limit) const {
   ULUS_ASSIGN_OR_RETURN(auto conn, db_.Acquire());
-  // The prefix match is done with a range so it uses no LIKE escaping and works on both backends.
-  const std::string prefix(event_prefix);
-  const std::string prefix_end = prefix + "\xff";
-  const store::Value params[] = {std::string(account_id), prefix, prefix_end,
+  // substr and length count characters on both backends and equality is exact, so the prefix
+  // needs no LIKE escaping. (A range ending in "\xff" is not valid UTF-8: PostgreSQL refuses it.)
+  const store::Value params[] = {std::string(account_id), std::string(event_prefix),
                                  static_cast<int64_t>(limit)};
   ULUS_ASSIGN_OR_RETURN(
       auto rows,
       conn->Query("SELECT id, at, event, account_id, identifier, client_id, remote_address, detail"
                   " FROM dan_audit WHERE ($1 = '' OR account_id = $1)"
-                  " AND event >= $2 AND event < $3 ORDER BY id DESC LIMIT $4",
+                  " AND substr(event, 1, length(CAST($2 AS TEXT))) = CAST($2 AS TEXT)"
+                  " ORDER BY id DESC LIMIT $3",
                   params));
   std::vector<AuditEntry> out;
   out.reserve(rows.size());

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ulus/crypto/digest.hpp"
@@ -632,6 +633,45 @@ TEST_F(OidcFlowTest, LogoutChecksThePostLogoutRedirect) {
   const Answer after =
       Call(Method::get, PkceUrl("ulus-portal", kPortalCallback), "", {{"Cookie", cookie}});
   EXPECT_TRUE(after.Location().starts_with("/dan/login?"));
+}
+
+}  // namespace
+}  // namespace ulus::identity
+
+namespace ulus::identity {
+namespace {
+
+// Two replicas over one database: a token revoked at one is refused by the other within its
+// poll interval, without a restart.
+TEST_F(OidcFlowTest, RevocationAtOneReplicaReachesTheOther) {
+  OidcOptions options;
+  options.issuer = kIssuer;
+  options.clients_file = dir_ + "/clients.yaml";
+  options.secrets_dir = dir_ + "/secrets";
+  options.portal_redirect_uris = {kPortalCallback};
+  options.revocation_poll_interval = std::chrono::milliseconds(20);
+  auto other =
+      OidcProvider::Open(*db_, *keys_, accounts_, people_, *sessions_, *audit_, options, clock_);
+  ASSERT_TRUE(other.ok()) << other.error().ToString();
+
+  const Answer issued = Post("/oidc/token",
+                             "grant_type=client_credentials&client_id=tax"
+                             "&client_secret=" +
+                                 Secret("tax"));
+  ASSERT_EQ(issued.status, 200) << issued.body;
+  const std::string token = issued.json_body["access_token"];
+  ASSERT_TRUE((*other)->VerifyAccessToken(token).ok());
+
+  const Answer revoked = Post("/oidc/revoke", "client_id=tax&client_secret=" + Secret("tax") +
+                                                  "&token=" + http::FormEncode(token));
+  ASSERT_EQ(revoked.status, 200);
+  EXPECT_FALSE(provider_->VerifyAccessToken(token).ok());
+  bool refused = false;
+  for (int i = 0; i < 250 && !refused; ++i) {
+    refused = !(*other)->VerifyAccessToken(token).ok();
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(refused) << "the other replica still accepts a revoked token after 5 s";
 }
 
 }  // namespace

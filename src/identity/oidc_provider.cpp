@@ -198,6 +198,12 @@ const std::vector<store::Migration>& OidcProvider::Migrations() {
               " granted_at BIGINT NOT NULL,"
               " PRIMARY KEY (account_id, client_id));",
        .postgres = {}},
+      // When each revocation was made, so that other processes can read the new ones.
+      {.version = 2,
+       .name = "revocation times",
+       .sql = "ALTER TABLE dan_revoked_token ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;"
+              "CREATE INDEX dan_revoked_token_at ON dan_revoked_token (revoked_at);",
+       .postgres = {}},
   };
   return steps;
 }
@@ -227,11 +233,14 @@ Result<std::unique_ptr<OidcProvider>> OidcProvider::Open(store::Database& db, Ke
         conn->Query("SELECT jti, expires_at FROM dan_revoked_token WHERE expires_at > $1", now));
     for (const auto& row : rows) impl->revoked.Add(row.Text(0), FromUnixMicros(row.Int(1)));
   }
+  impl->StartPolling();
   return std::unique_ptr<OidcProvider>(new OidcProvider(std::move(impl)));
 }
 
 OidcProvider::OidcProvider(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-OidcProvider::~OidcProvider() = default;
+OidcProvider::~OidcProvider() {
+  impl_->StopPolling();
+}
 
 void OidcProvider::Mount(http::Router& router) {
   Impl* impl = impl_.get();
@@ -402,11 +411,51 @@ TimePoint OidcProvider::Impl::RevokedUntil(TimePoint issued) const {
 
 Status OidcProvider::Impl::RevokeJti(store::Connection& tx, const std::string& jti,
                                      TimePoint expires) {
-  const store::Value params[] = {jti, ToUnixMicros(expires)};
-  ULUS_TRY(tx.Execute(
-      "INSERT INTO dan_revoked_token (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-      params));
+  const store::Value params[] = {jti, ToUnixMicros(expires), ToUnixMicros(clock.Now())};
+  ULUS_TRY(
+      tx.Execute("INSERT INTO dan_revoked_token (jti, expires_at, revoked_at) VALUES ($1, $2, $3)"
+                 " ON CONFLICT DO NOTHING",
+                 params));
   return Ok();
+}
+
+void OidcProvider::Impl::StartPolling() {
+  if (options.revocation_poll_interval.count() <= 0) return;
+  poller = std::thread([this] {
+    // Re-reading a window behind the last poll catches revocations that committed late or were
+    // stamped by a replica whose clock runs behind ours.
+    constexpr auto kWindow = std::chrono::seconds(30);
+    TimePoint since = clock.Now() - kWindow;
+    std::unique_lock lock(poll_mu);
+    while (!poll_cv.wait_for(lock, options.revocation_poll_interval, [&] { return poll_stop; })) {
+      lock.unlock();
+      const TimePoint started = clock.Now();
+      auto polled = [&]() -> Status {
+        ULUS_ASSIGN_OR_RETURN(auto conn, db.Acquire());
+        const store::Value params[] = {ToUnixMicros(since), ToUnixMicros(started)};
+        ULUS_ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT jti, expires_at FROM dan_revoked_token"
+                                                     " WHERE revoked_at >= $1 AND expires_at > $2",
+                                                     params));
+        for (const auto& row : rows) revoked.Add(row.Text(0), FromUnixMicros(row.Int(1)));
+        return Ok();
+      }();
+      if (polled.ok()) {
+        since = started - kWindow;
+      } else {
+        spdlog::warn("oidc: reading revocations failed: {}", polled.error().ToString());
+      }
+      lock.lock();
+    }
+  });
+}
+
+void OidcProvider::Impl::StopPolling() {
+  {
+    std::lock_guard lock(poll_mu);
+    poll_stop = true;
+  }
+  poll_cv.notify_all();
+  if (poller.joinable()) poller.join();
 }
 
 Result<std::vector<std::pair<std::string, TimePoint>>> OidcProvider::Impl::RevokeFamily(

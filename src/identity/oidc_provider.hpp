@@ -1,11 +1,14 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "oidc_clients.hpp"
@@ -101,6 +104,15 @@ struct OidcProvider::Impl {
   [[nodiscard]] TimePoint RevokedUntil(TimePoint issued) const;
   // Deletes expired codes, requests and revocations now and then.
   void Housekeeping();
+
+  // Reads revocations other processes made into `revoked`, every revocation_poll_interval, on
+  // its own thread until StopPolling().
+  void StartPolling();
+  void StopPolling();
+  std::thread poller;
+  std::mutex poll_mu;
+  std::condition_variable poll_cv;
+  bool poll_stop = false;  // guarded by poll_mu
 };
 
 }  // namespace ulus::identity

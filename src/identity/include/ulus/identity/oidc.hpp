@@ -48,6 +48,9 @@ struct OidcOptions {
   // Verified access tokens remembered by hash, so repeated introspections skip the signature.
   size_t token_cache_entries = 65536;
   size_t max_group_commit_batch = 512;
+  // How often revocations made by other processes (replicas over one PostgreSQL, or the
+  // command line) are read into this one's memory; zero turns the reading off.
+  std::chrono::milliseconds revocation_poll_interval{1000};
 };
 
 // A valid access token: signature, issuer, type and expiry checked, and not revoked.
