@@ -57,8 +57,8 @@ using SteadyClock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFailurePause{10};  // before reconnecting after a failure
 constexpr std::chrono::seconds kRequestTimeout{5};
 constexpr std::chrono::milliseconds kTimerTick{10};  // how often pauses and timeouts are checked
-constexpr size_t kReadChunk = 16 * 1024;
-constexpr size_t kMaxResponse = 64 * 1024 * 1024;
+constexpr size_t kReadChunk = size_t{16} * 1024;
+constexpr size_t kMaxResponse = size_t{64} * 1024 * 1024;
 constexpr int kMaxEvents = 256;
 constexpr size_t kErrorBodyChars = 200;
 
@@ -375,10 +375,10 @@ class ResponseReader {
     return Progress::kDone;
   }
 
-  [[nodiscard]] int status() const { return status_; }
-  [[nodiscard]] std::string_view body() const { return body_; }
+  [[nodiscard]] int Status() const { return status_; }
+  [[nodiscard]] std::string_view Body() const { return body_; }
   // The server closes the connection after this response.
-  [[nodiscard]] bool close() const { return close_; }
+  [[nodiscard]] bool ClosesConnection() const { return close_; }
 
  private:
   static constexpr size_t kUnknown = SIZE_MAX;
@@ -450,7 +450,8 @@ class ResponseReader {
       if (size == 0) {
         // Trailers, if any, end with an empty line.
         const size_t trailer_end = rest.find("\r\n\r\n", line_end);
-        const bool done = rest.substr(line_end + 2, 2) == "\r\n" || trailer_end != npos;
+        const bool done =
+            rest.substr(line_end + 2, 2) == "\r\n" || trailer_end != std::string_view::npos;
         if (!done) break;
         body_ = decoded_;
         return Progress::kDone;
@@ -462,8 +463,6 @@ class ResponseReader {
     }
     return eof ? Progress::kMalformed : Progress::kMore;
   }
-
-  static constexpr size_t npos = std::string_view::npos;
 
   size_t head_size_ = 0;  // 0 until the head is complete
   size_t body_size_ = kUnknown;
@@ -505,8 +504,11 @@ SharedRequests FormatRequests(const Options& o, std::string_view host) {
   return r;
 }
 
+class Connection;
+
 // What a thread's connections share: the options, the requests, the clock phase and the
 // results. Owned by the thread's EventLoop.
+
 struct LoopContext {
   const Options& options;
   const Origin& origin;
@@ -517,6 +519,9 @@ struct LoopContext {
   bool timed = false;  // false while setting up
   SteadyClock::time_point deadline;
   size_t settled = 0;  // connections set up or given up, while setting up
+  // Connections whose answer came in this turn: they send their next request once every event
+  // of the turn is read, so the server gets a batch of requests per wake-up, as wrk does.
+  std::vector<Connection*> answered;
 };
 
 // One keep-alive connection with at most one request in flight, driven by its thread's epoll
@@ -539,6 +544,9 @@ class Connection {
   void Go() {
     if (state_ == State::kReady) SendNext();
   }
+
+  // After an answer: the next request.
+  void Continue() { SendNext(); }
 
   void OnEvent(uint32_t events) {
     if (state_ == State::kConnecting) {
@@ -690,9 +698,9 @@ class Connection {
 
   void OnResponse() {
     const auto now = SteadyClock::now();
-    const int status = reader_.status();
-    const std::string_view body = reader_.body();
-    const bool close = reader_.close();
+    const int status = reader_.Status();
+    const std::string_view body = reader_.Body();
+    const bool close = reader_.ClosesConnection();
     bool ok = false;
     bool invalid_grant = false;
     switch (purpose_) {
@@ -716,8 +724,9 @@ class Connection {
         break;
       case Purpose::kTimed: ok = Check(status, body, invalid_grant); break;
     }
-    if (!ok)
+    if (!ok) {
       Fail("HTTP " + std::to_string(status) + " " + std::string(body.substr(0, kErrorBodyChars)));
+    }
     if (purpose_ != Purpose::kTimed) {
       // A set-up request that failed: this connection cannot go on, as before the rewrite.
       if (!ok) {
@@ -737,7 +746,7 @@ class Connection {
       if (invalid_grant && !ReplaceRefreshToken()) return GiveUp();
     }
     if (close) return Reopen();
-    SendNext();
+    context_.answered.push_back(this);
   }
 
   // Whether a timed request got the expected answer; refresh takes the new token from it.
@@ -781,8 +790,8 @@ class Connection {
     Open();
   }
 
-  // No answer (refused, reset, closed early, timed out): an error once the clock runs, then a
-  // pause so a closed port is no busy loop, then a new connection. While setting up, give up.
+  // No answer (refused, reset, closed early, timed out): an error. While setting up, give up;
+  // once the clock runs, a pause (so a closed port is no busy loop), then a new connection.
   void LostConnection(std::string why) {
     Close();
     Fail(std::move(why));
@@ -877,6 +886,8 @@ class EventLoop {
       const epoll_event& e = events_[static_cast<size_t>(i)];
       static_cast<Connection*>(e.data.ptr)->OnEvent(e.events);
     }
+    for (Connection* c : context_.answered) c->Continue();
+    context_.answered.clear();
     const auto now = SteadyClock::now();
     if (now - last_tick_ < kTimerTick) return;
     last_tick_ = now;
