@@ -84,8 +84,23 @@ echo "# setting up: $(nproc) cores, $BENCH_CONNECTIONS connections, $BENCH_DURAT
 body_source=
 if [[ " $peers " == *" ulus "* ]]; then
   install_modules "$BENCH_ROOT/tests/oidc_client"
+  # The pack's clients plus bench-portal: demo-portal with ES256 ID tokens, configured as
+  # oidc-provider's bench-refresh is, so that neither refresh figure is RSA signing.
+  cp "$BENCH_ROOT/packs/mn/clients.yaml" "$work/clients.yaml"
+  cat >>"$work/clients.yaml" <<'YAML'
+  - client_id: bench-portal
+    name: {mn: "Хэмжилт", en: "Benchmark portal"}
+    type: confidential
+    redirect_uris: [http://127.0.0.1:8089/callback]
+    grant_types: [authorization_code, refresh_token]
+    scopes: [openid, offline_access]
+    id_token_signed_response_alg: ES256
+    first_party: true
+YAML
+  # Handlers block on the group commit of refresh rotations; more threads than cores keep a
+  # batch full (see docs/architecture.md).
   "$ulus" --log-level warn up --data "$work/ulus" --people 2000 --port "$ulus_port" \
-    --threads "${ULUS_THREADS:-2}" >"$work/ulus.log" 2>&1 &
+    --clients "$work/clients.yaml" --threads "${ULUS_THREADS:-32}" >"$work/ulus.log" 2>&1 &
   ulus_pid=$!
   wait_for_url "http://127.0.0.1:$ulus_port/healthz"
   ulus_url=http://127.0.0.1:$ulus_port
@@ -99,7 +114,7 @@ if [[ " $peers " == *" ulus "* ]]; then
   done
   # One refresh token family per connection, and as many spares, minted through the login page.
   node "$BENCH_ROOT/tests/oidc_client/mint-refresh-tokens.mjs" "$ulus_url" "$work/ulus" \
-    $((BENCH_CONNECTIONS * 2)) >"$work/ulus-refresh-tokens.txt"
+    $((BENCH_CONNECTIONS * 2)) bench-portal >"$work/ulus-refresh-tokens.txt"
   body_source="$ulus_url$ulus_token demo-backend $work/ulus/clients/demo-backend.secret"
 fi
 if [[ " $peers " == *" oidc-provider "* ]]; then
@@ -140,7 +155,7 @@ for mode in client_credentials refresh introspect; do
           --client-id demo-backend --client-secret-file "$secrets/demo-backend.secret" ;;
       refresh)
         measure "$mode" "ulus (Dan)" --url "$ulus_url" --mode "$mode" --token-path "$ulus_token" \
-          --client-id demo-portal --client-secret-file "$secrets/demo-portal.secret" \
+          --client-id bench-portal --client-secret-file "$secrets/bench-portal.secret" \
           --refresh-tokens "$work/ulus-refresh-tokens.txt" ;;
       introspect)
         measure "$mode" "ulus (Dan)" --url "$ulus_url" --mode "$mode" --token-path "$ulus_token" \

@@ -95,6 +95,8 @@ function clients(mode, secrets) {
       client_id: 'bench-refresh',
       client_secret: secrets['bench-refresh'],
       token_endpoint_auth_method: 'client_secret_basic',
+      // As Ulus's bench-portal: ES256 ID tokens, so neither side's figure is RSA signing.
+      id_token_signed_response_alg: 'ES256',
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1:8089/callback'],

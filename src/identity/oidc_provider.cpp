@@ -16,6 +16,10 @@ using std::chrono::seconds;
 
 // Revoked token ids are kept past expiry by the verifier's clock-skew leeway and a margin.
 constexpr seconds kRevocationMargin{180};
+// How long the register's facts about a person are reused for ID tokens and userinfo, and how
+// many people are remembered.
+constexpr auto kPersonCacheTtl = std::chrono::seconds(60);
+constexpr size_t kPersonCacheEntries = 100'000;
 // Housekeeping runs every this many code or token writes.
 constexpr uint64_t kHousekeepingEvery = 1024;
 
@@ -382,9 +386,26 @@ Result<json> OidcProvider::Impl::UserClaims(const std::string& account_id,
     return std::find(scopes.begin(), scopes.end(), s) != scopes.end();
   };
   if (!has("profile") && !has("email") && !has("phone") && !has("national_id")) return out;
-  ULUS_ASSIGN_OR_RETURN(auto account, accounts.FindById(account_id));
-  if (!account) return Error{ErrorCode::kUnauthenticated, "the account no longer exists", {}};
-  ULUS_ASSIGN_OR_RETURN(auto person, people.Find(account->national_id));
+  std::optional<Person> person;
+  const TimePoint now = clock.Now();
+  bool cached = false;
+  {
+    std::lock_guard lock(people_mu);
+    if (const auto it = people_cache.find(account_id);
+        it != people_cache.end() && now - it->second.fetched < kPersonCacheTtl) {
+      person = it->second.person;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    ULUS_ASSIGN_OR_RETURN(auto account, accounts.FindById(account_id));
+    if (!account) return Error{ErrorCode::kUnauthenticated, "the account no longer exists", {}};
+    ULUS_ASSIGN_OR_RETURN(person, people.Find(account->national_id));
+    std::lock_guard lock(people_mu);
+    // Bounded the simple way: a full cache starts again empty.
+    if (people_cache.size() >= kPersonCacheEntries) people_cache.clear();
+    people_cache[account_id] = {person, now};
+  }
   if (!person) return out;  // the register no longer knows the person: no claims to release
   if (has("profile")) {
     out["given_name"] = person->given_name;

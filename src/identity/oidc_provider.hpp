@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "oidc_clients.hpp"
@@ -63,6 +64,15 @@ struct OidcProvider::Impl {
   store::GroupCommit group;
   std::string audience;
   std::string discovery;  // the metadata document, rendered once
+
+  // The register's facts about an account's person, as ID tokens and userinfo release them,
+  // kept a short while: a busy client refreshes far more often than a name changes.
+  struct CachedPerson {
+    std::optional<Person> person;
+    TimePoint fetched;
+  };
+  std::mutex people_mu;
+  std::unordered_map<std::string, CachedPerson> people_cache;  // guarded by people_mu
 
   std::atomic<uint64_t> client_credentials_grants{0};
   std::atomic<uint64_t> code_grants{0};

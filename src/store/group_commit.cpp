@@ -1,15 +1,34 @@
 #include "ulus/store/group_commit.hpp"
 
+#include <condition_variable>
+#include <mutex>
 #include <utility>
 
 #include "backend.hpp"
 
 namespace ulus::store {
 
+// One submitter's work. Each waits on its own semaphore, so a finished batch wakes exactly its
+// own submitters rather than every thread waiting on the group.
 struct GroupCommit::Item {
   Work work;
   Status result;
-  bool done = false;  // guarded by GroupCommit::mu_
+  // Set by the writer once `result` is final. A condition variable rather than a C++20
+  // semaphore: libstdc++'s semaphore spins with sched_yield before it sleeps, which on a busy
+  // server burned more CPU than the commits.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // guarded by mu
+
+  void Finish() {
+    std::lock_guard lock(mu);
+    done = true;
+    cv.notify_one();  // under the lock: the submitter may destroy the item once it sees `done`
+  }
+  void Wait() {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
 };
 
 GroupCommit::GroupCommit(Database& db, GroupCommitOptions options) : db_(db), options_(options) {
@@ -27,12 +46,14 @@ GroupCommit::~GroupCommit() {
 }
 
 Status GroupCommit::Submit(Work work) {
-  Item item{.work = std::move(work), .result = Ok(), .done = false};
-  std::unique_lock lock(mu_);
-  if (stopping_) return Error::Unavailable("the group commit is shutting down");
-  queue_.push_back(&item);
-  if (queue_.size() == 1) work_ready_.notify_one();
-  done_.wait(lock, [&] { return item.done; });
+  Item item{.work = std::move(work), .result = Ok()};
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Error::Unavailable("the group commit is shutting down");
+    queue_.push_back(&item);
+    if (queue_.size() == 1) work_ready_.notify_one();
+  }
+  item.Wait();
   return std::move(item.result);
 }
 
@@ -56,11 +77,11 @@ void GroupCommit::Run() {
     RunBatch(batch);
     {
       std::lock_guard lock(mu_);
-      for (Item* item : batch) item->done = true;
       ++stats_.batches;
       stats_.items += batch.size();
     }
-    done_.notify_all();
+    // Once finished, the submitter may return and destroy its item: touch nothing after it.
+    for (Item* item : batch) item->Finish();
     batch.clear();
   }
 }

@@ -57,7 +57,6 @@ class GroupCommit {
 
   mutable std::mutex mu_;
   std::condition_variable work_ready_;  // the writer waits on it for items
-  std::condition_variable done_;        // submitters wait on it for their item
   std::deque<Item*> queue_;             // guarded by mu_
   bool stopping_ = false;               // guarded by mu_
   Stats stats_;                         // guarded by mu_
