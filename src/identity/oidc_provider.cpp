@@ -208,6 +208,38 @@ const std::vector<store::Migration>& OidcProvider::Migrations() {
        .sql = "ALTER TABLE dan_revoked_token ADD COLUMN revoked_at BIGINT NOT NULL DEFAULT 0;"
               "CREATE INDEX dan_revoked_token_at ON dan_revoked_token (revoked_at);",
        .postgres = {}},
+      // Refresh tokens keyed "<family>~<generation>" in a clustered table: a rotation touches
+      // one page, a family is one key range. Tokens of the earlier layout are dropped (their
+      // clients log in again).
+      {.version = 3,
+       .name = "refresh tokens clustered by family",
+       .sql = "DROP TABLE dan_refresh_token;"
+              "CREATE TABLE dan_refresh_token ("
+              " id TEXT PRIMARY KEY,"
+              " secret_sha256 TEXT NOT NULL,"
+              " family_id TEXT NOT NULL,"
+              " client_id TEXT NOT NULL,"
+              " account_id TEXT NOT NULL,"
+              " grant_data TEXT NOT NULL,"
+              " state TEXT NOT NULL,"
+              " created_at BIGINT NOT NULL,"
+              " expires_at BIGINT NOT NULL,"
+              " access_jti TEXT) WITHOUT ROWID;"
+              "CREATE INDEX dan_refresh_token_expiry ON dan_refresh_token (expires_at);",
+       // Byte order ("C") for the key, so that a family's range is contiguous in any locale.
+       .postgres = "DROP TABLE dan_refresh_token;"
+                   "CREATE TABLE dan_refresh_token ("
+                   " id TEXT COLLATE \"C\" PRIMARY KEY,"
+                   " secret_sha256 TEXT NOT NULL,"
+                   " family_id TEXT NOT NULL,"
+                   " client_id TEXT NOT NULL,"
+                   " account_id TEXT NOT NULL,"
+                   " grant_data TEXT NOT NULL,"
+                   " state TEXT NOT NULL,"
+                   " created_at BIGINT NOT NULL,"
+                   " expires_at BIGINT NOT NULL,"
+                   " access_jti TEXT);"
+                   "CREATE INDEX dan_refresh_token_expiry ON dan_refresh_token (expires_at);"},
   };
   return steps;
 }
@@ -482,12 +514,14 @@ void OidcProvider::Impl::StopPolling() {
 Result<std::vector<std::pair<std::string, TimePoint>>> OidcProvider::Impl::RevokeFamily(
     store::Connection& tx, const std::string& family_id, TimePoint now) {
   std::vector<std::pair<std::string, TimePoint>> out;
-  const store::Value family[] = {family_id};
-  ULUS_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT access_jti, created_at FROM dan_refresh_token"
-                                            " WHERE family_id = $1 AND access_jti IS NOT NULL",
-                                            family));
-  ULUS_TRY(
-      tx.Execute("UPDATE dan_refresh_token SET state = 'revoked' WHERE family_id = $1", family));
+  // The family's tokens are the key range ["<family>~", "<family>\x7f"): '~' is 0x7e.
+  const store::Value family[] = {family_id + "~", family_id + "\x7f"};
+  ULUS_ASSIGN_OR_RETURN(auto rows,
+                        tx.Query("SELECT access_jti, created_at FROM dan_refresh_token"
+                                 " WHERE id >= $1 AND id < $2 AND access_jti IS NOT NULL",
+                                 family));
+  ULUS_TRY(tx.Execute("UPDATE dan_refresh_token SET state = 'revoked' WHERE id >= $1 AND id < $2",
+                      family));
   for (const auto& row : rows) {
     const TimePoint until = RevokedUntil(FromUnixMicros(row.Int(1)));
     if (until <= now) continue;  // long expired anyway

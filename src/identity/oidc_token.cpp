@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 
 #include "oidc_provider.hpp"
 #include "ulus/crypto/digest.hpp"
@@ -97,6 +99,34 @@ std::optional<std::pair<std::string_view, std::string_view>> SplitRefresh(std::s
     return std::nullopt;
   }
   return std::make_pair(token.substr(0, dot), token.substr(dot + 1));
+}
+
+// A refresh token's id is "<family>~<generation>", the generation as 8 hex digits: a family's
+// tokens sort next to each other, so a rotation writes one page of the table and revoking a
+// family reads one range of its key.
+constexpr int kGenerationDigits = 8;
+
+std::string RefreshId(std::string_view family, uint32_t generation) {
+  char digits[kGenerationDigits + 1];
+  std::snprintf(digits, sizeof(digits), "%08x", generation);
+  return std::string(family) + "~" + digits;
+}
+
+// The next id in the presented id's family; nothing for an id of another shape.
+std::optional<std::string> NextRefreshId(std::string_view id) {
+  const auto tilde = id.find('~');
+  if (tilde == std::string_view::npos || tilde == 0 ||
+      id.size() - tilde - 1 != static_cast<size_t>(kGenerationDigits)) {
+    return std::nullopt;
+  }
+  uint32_t generation = 0;
+  for (const char c : id.substr(tilde + 1)) {
+    const int digit = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    generation = generation * 16 + static_cast<uint32_t>(digit);
+  }
+  if (generation == UINT32_MAX) return std::nullopt;
+  return RefreshId(id.substr(0, tilde), generation + 1);
 }
 
 bool LooksLikeJwt(std::string_view token) {
@@ -234,7 +264,8 @@ Result<http::Response> OidcProvider::Impl::Token(http::Request& request) {
   std::vector<std::string> scopes;
   std::string refresh_token;
   std::string access_jti = crypto::RandomToken(kJtiBytes);
-  const std::string new_refresh_id = crypto::RandomToken(kRefreshIdBytes);
+  const std::string new_family = crypto::RandomToken(kRefreshIdBytes);
+  std::string new_refresh_id = RefreshId(new_family, 0);
   const std::string new_refresh_secret = crypto::RandomToken(kRefreshSecretBytes);
   std::vector<std::pair<std::string, TimePoint>> to_revoke;
   std::optional<OAuthError> refused;
@@ -309,7 +340,7 @@ Result<http::Response> OidcProvider::Impl::Token(http::Request& request) {
       grant = OidcGrant::FromJson(json::parse(row.Text(3), nullptr, false));
       issue_refresh = client.HasGrant("refresh_token") &&
                       (grant.HasScope("offline_access") || client.refresh_without_offline_access);
-      const std::string family = issue_refresh ? new_refresh_id : std::string();
+      const std::string family = issue_refresh ? new_family : std::string();
       const store::Value issued[] = {code_hash, access_jti,
                                      family.empty() ? store::Value() : store::Value(family)};
       ULUS_TRY(tx.Execute(
@@ -318,7 +349,7 @@ Result<http::Response> OidcProvider::Impl::Token(http::Request& request) {
       if (issue_refresh) {
         const store::Value token[] = {
             new_refresh_id,    Hex(new_refresh_secret),
-            new_refresh_id,    client.id,
+            new_family,        client.id,
             grant.account_id,  grant.ToJson().dump(),
             ToUnixMicros(now), ToUnixMicros(now + options.refresh_token_lifetime),
             access_jti};
@@ -348,6 +379,9 @@ Result<http::Response> OidcProvider::Impl::Token(http::Request& request) {
     const auto parts = SplitRefresh(presented_token);
     if (!parts) return ErrorResponse(BadRequest("invalid_grant", "the refresh token is unknown"));
     const std::string id(parts->first);
+    const auto next_id = NextRefreshId(id);
+    if (!next_id) return ErrorResponse(BadRequest("invalid_grant", "the refresh token is unknown"));
+    new_refresh_id = *next_id;
     // Read first, outside the writer: most requests can be judged without it.
     std::string family;
     std::string state;
