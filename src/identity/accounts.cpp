@@ -20,6 +20,9 @@ constexpr size_t kMaxNationalIdBytes = 64;
 constexpr int kSignupCodeDigits = 6;
 constexpr std::string_view kPlatformAgency = "PLATFORM";
 constexpr std::string_view kWrongPassword = "national ID or password is wrong";
+// The tables of one-time codes sent to the register's phone; both have the same columns.
+constexpr std::string_view kSignupCodes = "dan_signup";
+constexpr std::string_view kResetCodes = "dan_password_reset";
 
 int64_t Micros(std::chrono::seconds s) {
   return std::chrono::duration_cast<std::chrono::microseconds>(s).count();
@@ -112,8 +115,24 @@ std::string PendingTotpBinding(std::string_view account_id) {
   return "dan-totp-pending:" + std::string(account_id);
 }
 
-Error Unauthenticated(std::string message) {
-  return Error{ErrorCode::kUnauthenticated, std::move(message), {}};
+Error Unauthenticated(std::string message, std::string field = {}) {
+  return Error{ErrorCode::kUnauthenticated, std::move(message), std::move(field)};
+}
+
+// TOTP codes are six digits; recovery codes twelve characters in groups.
+bool LooksLikeRecoveryCode(std::string_view code) {
+  return std::count_if(code.begin(), code.end(), [](char c) { return c != '-' && c != ' '; }) > 8;
+}
+
+// A one-time code waiting in kSignupCodes or kResetCodes.
+struct PendingCode {
+  std::string code_hash;
+  std::string salt;
+};
+
+bool CodeMatches(const PendingCode& pending, std::string_view typed) {
+  const auto hash = SignupCodeHash(pending.salt, typed);
+  return crypto::ConstantTimeEquals(crypto::AsBytes(hash), crypto::AsBytes(pending.code_hash));
 }
 
 bool ValidRoleName(std::string_view role, std::string_view agency) {
@@ -286,6 +305,150 @@ struct AccountService::Impl {
     return FactorResult{account, level, std::move(amr)};
   }
 
+  // Stores a fresh one-time code for `nid` in `table` (an empty `code`: a notice is sent instead,
+  // and the row only paces messages), with `event` in the same transaction. False when a message
+  // went to this ID within the resend interval: nothing is to be sent now.
+  Result<bool> StorePhoneCode(std::string_view table, const std::string& nid,
+                              const std::string& code, const AuditEvent& event) {
+    const auto now = ToUnixMicros(clock.Now());
+    const std::string salt = crypto::RandomToken(16);
+    const std::string code_hash = code.empty() ? std::string() : SignupCodeHash(salt, code);
+    const std::string t(table);
+    return db.InTransaction<bool>([&](store::Connection& tx) -> Result<bool> {
+      const store::Value params[] = {nid,
+                                     code_hash,
+                                     salt,
+                                     now,
+                                     now + Micros(options.signup_code_ttl),
+                                     now - Micros(options.signup_resend_interval)};
+      ULUS_ASSIGN_OR_RETURN(
+          const int64_t changed,
+          tx.Execute("INSERT INTO " + t +
+                         " (national_id, code_hash, salt, attempts, sent_at, expires)"
+                         " VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT (national_id)"
+                         " DO UPDATE SET code_hash = excluded.code_hash, salt = excluded.salt,"
+                         " attempts = 0, sent_at = excluded.sent_at, expires = excluded.expires"
+                         " WHERE " +
+                         t + ".sent_at <= $6",
+                     params));
+      if (changed == 0) return false;
+      const store::Value cleanup[] = {now};
+      ULUS_TRY(tx.Execute("DELETE FROM " + t + " WHERE expires < $1", cleanup));
+      ULUS_TRY(audit.Record(tx, event));
+      return true;
+    });
+  }
+
+  // Counts one attempt at the code for `nid` and returns it; nullopt when there is none, it has
+  // expired or its attempts are used up. The count commits on its own, so a wrong code cannot
+  // roll it back.
+  Result<std::optional<PendingCode>> CountCodeAttempt(std::string_view table,
+                                                      const std::string& nid) {
+    const std::string t(table);
+    return db.InTransaction<std::optional<PendingCode>>(
+        [&](store::Connection& tx) -> Result<std::optional<PendingCode>> {
+          const store::Value params[] = {nid, int64_t{options.signup_code_attempts},
+                                         ToUnixMicros(clock.Now())};
+          ULUS_ASSIGN_OR_RETURN(
+              const int64_t changed,
+              tx.Execute("UPDATE " + t +
+                             " SET attempts = attempts + 1 WHERE national_id = $1"
+                             " AND attempts < $2 AND expires > $3 AND code_hash <> ''",
+                         params));
+          if (changed == 0) return std::optional<PendingCode>();
+          const store::Value key[] = {nid};
+          ULUS_ASSIGN_OR_RETURN(
+              auto row,
+              tx.QueryOne("SELECT code_hash, salt FROM " + t + " WHERE national_id = $1", key));
+          return std::optional<PendingCode>(PendingCode{row.Text(0), row.Text(1)});
+        });
+  }
+
+  // Uses the code up inside the caller's transaction; false when a concurrent request did first.
+  static Result<bool> ConsumeCode(store::Connection& tx, std::string_view table,
+                                  const std::string& nid, const PendingCode& pending) {
+    const store::Value used[] = {nid, pending.code_hash};
+    ULUS_ASSIGN_OR_RETURN(const int64_t consumed,
+                          tx.Execute("DELETE FROM " + std::string(table) +
+                                         " WHERE national_id = $1 AND code_hash = $2",
+                                     used));
+    return consumed > 0;
+  }
+
+  std::string CodeMinutes() const {
+    return std::to_string(
+        std::chrono::duration_cast<std::chrono::minutes>(options.signup_code_ttl).count());
+  }
+
+  // A delivery failure is logged, not returned: the answer must not depend on who exists.
+  void SendToPhone(const std::string& phone, std::string text, std::string_view what) {
+    OutgoingMessage message;
+    message.channel = Channel::kSms;
+    message.to = phone;
+    message.text = std::move(text);
+    auto sent = messages.Send(message);
+    if (!sent.ok()) spdlog::error("dan: {} message not sent: {}", what, sent.error().ToString());
+  }
+
+  // Checks a TOTP code and uses its time step up. False when it is wrong or already used; of two
+  // requests racing with one code only one moves the step forward.
+  Result<bool> UseTotpCode(const Account& account, std::string_view code) {
+    const store::Value key[] = {account.id};
+    ULUS_ASSIGN_OR_RETURN(
+        auto row,
+        QueryOne("SELECT totp_secret_sealed, totp_last_step FROM dan_account WHERE id = $1", key));
+    if (row.IsNull(0)) return false;
+    ULUS_ASSIGN_OR_RETURN(auto secret, master.Open(row.Text(0), TotpBinding(account.id)));
+    std::optional<uint64_t> last_step;
+    if (auto last = row.OptionalInt(1)) last_step = static_cast<uint64_t>(*last);
+    auto step = crypto::VerifyTotp(secret, code, clock.Now(), last_step);
+    if (!step.ok()) return false;
+    const store::Value update[] = {account.id, static_cast<int64_t>(*step)};
+    ULUS_ASSIGN_OR_RETURN(const int64_t changed,
+                          Execute("UPDATE dan_account SET totp_last_step = $2 WHERE id = $1"
+                                  " AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                                  update));
+    return changed > 0;
+  }
+
+  // Marks an unused recovery code used and returns how many are left; nullopt when the code is
+  // wrong or already used.
+  Result<std::optional<int64_t>> UseRecoveryCode(const Account& account, std::string_view code) {
+    const store::Value key[] = {account.id};
+    ULUS_ASSIGN_OR_RETURN(auto rows, Query("SELECT code_hash FROM dan_recovery_code"
+                                           " WHERE account = $1 AND used_at IS NULL",
+                                           key));
+    std::string matched;
+    for (const auto& row : rows) {
+      if (crypto::RecoveryCodeMatches(code, account.id, row.Text(0))) matched = row.Text(0);
+    }
+    if (matched.empty()) return std::optional<int64_t>();
+    const store::Value use[] = {account.id, matched, ToUnixMicros(clock.Now())};
+    ULUS_ASSIGN_OR_RETURN(const int64_t changed,
+                          Execute("UPDATE dan_recovery_code SET used_at = $3 WHERE account = $1"
+                                  " AND code_hash = $2 AND used_at IS NULL",
+                                  use));
+    if (changed == 0) return std::optional<int64_t>();
+    return std::optional<int64_t>(static_cast<int64_t>(rows.size()) - 1);
+  }
+
+  // Stores a new password hash in place of `old_hash` and records `event` with it; kConflict
+  // when the password changed meanwhile.
+  Status ReplacePasswordHash(const Account& account, const std::string& old_hash,
+                             const std::string& new_hash, const AuditEvent& event,
+                             const std::function<Status(store::Connection&)>& also = {}) {
+    return db.InTransaction([&](store::Connection& tx) -> Status {
+      if (also) ULUS_TRY(also(tx));
+      const store::Value params[] = {account.id, new_hash, old_hash};
+      ULUS_ASSIGN_OR_RETURN(const int64_t changed,
+                            tx.Execute("UPDATE dan_account SET password_hash = $2"
+                                       " WHERE id = $1 AND password_hash = $3",
+                                       params));
+      if (changed == 0) return Error::Conflict("the password was changed meanwhile; try again");
+      return audit.Record(tx, event);
+    });
+  }
+
   Status InsertRole(store::Connection& tx, std::string_view account_id, const Role& role,
                     std::string_view granted_by, int64_t* changed) {
     const store::Value params[] = {
@@ -355,6 +518,16 @@ const std::vector<store::Migration>& AccountService::Migrations() {
               " next_allowed BIGINT NOT NULL,"
               " locked_until BIGINT NOT NULL);",
        .postgres = {}},
+      {.version = 2,
+       .name = "password reset codes",
+       .sql = "CREATE TABLE dan_password_reset ("
+              " national_id TEXT PRIMARY KEY,"
+              " code_hash TEXT NOT NULL,"
+              " salt TEXT NOT NULL,"
+              " attempts INTEGER NOT NULL,"
+              " sent_at BIGINT NOT NULL,"
+              " expires BIGINT NOT NULL);",
+       .postgres = {}},
   };
   return steps;
 }
@@ -411,58 +584,31 @@ Status AccountService::StartSignup(std::string_view national_id, const AttemptCo
   ULUS_ASSIGN_OR_RETURN(auto existing, FindByNationalId(nid));
   const bool registered = existing.has_value();
 
-  const auto now = s.clock.Now();
-  const std::string code = registered ? std::string() : NewSignupCode();
-  const std::string salt = crypto::RandomToken(16);
   // A registered person gets a notice instead of a code; the row still paces the messages.
-  const std::string code_hash = registered ? std::string() : SignupCodeHash(salt, code);
-  const std::string id_hash = IdentifierHash(nid);
+  const std::string code = registered ? std::string() : NewSignupCode();
   ULUS_ASSIGN_OR_RETURN(
-      const bool send, s.db.InTransaction<bool>([&](store::Connection& tx) -> Result<bool> {
-        const store::Value params[] = {
-            nid,
-            code_hash,
-            salt,
-            ToUnixMicros(now),
-            ToUnixMicros(now) + Micros(s.options.signup_code_ttl),
-            ToUnixMicros(now) - Micros(s.options.signup_resend_interval)};
-        ULUS_ASSIGN_OR_RETURN(
-            const int64_t changed,
-            tx.Execute("INSERT INTO dan_signup (national_id, code_hash, salt, attempts, sent_at,"
-                       " expires) VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT (national_id)"
-                       " DO UPDATE SET code_hash = excluded.code_hash, salt = excluded.salt,"
-                       " attempts = 0, sent_at = excluded.sent_at, expires = excluded.expires"
-                       " WHERE dan_signup.sent_at <= $6",
-                       params));
-        if (changed == 0) return false;
-        const store::Value cleanup[] = {ToUnixMicros(now)};
-        ULUS_TRY(tx.Execute("DELETE FROM dan_signup WHERE expires < $1", cleanup));
-        ULUS_TRY(s.audit.Record(
-            tx, s.Event("signup.code_sent", registered ? existing->id : std::string(), id_hash,
-                        context, {{"kind", registered ? "already_registered" : "code"}})));
-        return true;
-      }));
+      const bool send,
+      s.StorePhoneCode(kSignupCodes, nid, code,
+                       s.Event("signup.code_sent", registered ? existing->id : std::string(),
+                               IdentifierHash(nid), context,
+                               {{"kind", registered ? "already_registered" : "code"}})));
   if (!send) return Ok();
 
-  const auto minutes = std::to_string(
-      std::chrono::duration_cast<std::chrono::minutes>(s.options.signup_code_ttl).count());
-  OutgoingMessage message;
-  message.channel = Channel::kSms;
-  message.to = person->phone;
+  const auto minutes = s.CodeMinutes();
   if (registered) {
-    message.text =
-        "Дан: таны регистрийн дугаар дээр бүртгэл аль хэдийн үүссэн байна. Та биш бол энэ "
-        "мессежийг үл тоомсорлоно уу.\n"
-        "Dan: an account already exists for your national ID. If this was not you, ignore this "
-        "message.";
+    s.SendToPhone(person->phone,
+                  "Дан: таны регистрийн дугаар дээр бүртгэл аль хэдийн үүссэн байна. Та биш бол "
+                  "энэ мессежийг үл тоомсорлоно уу.\n"
+                  "Dan: an account already exists for your national ID. If this was not you, "
+                  "ignore this message.",
+                  "sign-up");
   } else {
-    message.text = "Дан: бүртгүүлэх код " + code + ". " + minutes +
-                   " минут хүчинтэй. Хэнд ч бүү хэл.\nDan: your sign-up code is " + code +
-                   ". It is valid for " + minutes + " minutes. Do not share it.";
+    s.SendToPhone(person->phone,
+                  "Дан: бүртгүүлэх код " + code + ". " + minutes +
+                      " минут хүчинтэй. Хэнд ч бүү хэл.\nDan: your sign-up code is " + code +
+                      ". It is valid for " + minutes + " minutes. Do not share it.",
+                  "sign-up");
   }
-  // A delivery failure is logged, not returned: the answer must not depend on who exists.
-  auto sent = s.messages.Send(message);
-  if (!sent.ok()) spdlog::error("dan: sign-up message not sent: {}", sent.error().ToString());
   return Ok();
 }
 
@@ -472,36 +618,9 @@ Result<Account> AccountService::CompleteSignup(std::string_view national_id, std
   auto& s = *impl_;
   const std::string nid = NormalizeNationalId(national_id);
   ULUS_TRY(CheckPasswordRules(password, nid));
-  const auto now = ToUnixMicros(s.clock.Now());
-  const auto wrong = [] { return Unauthenticated("the code is wrong or has expired"); };
-
-  // The attempt is counted in a transaction of its own, so a wrong code cannot roll it back.
-  struct Pending {
-    std::string code_hash;
-    std::string salt;
-  };
-  ULUS_ASSIGN_OR_RETURN(
-      auto pending,
-      s.db.InTransaction<std::optional<Pending>>(
-          [&](store::Connection& tx) -> Result<std::optional<Pending>> {
-            const store::Value params[] = {nid, int64_t{s.options.signup_code_attempts}, now};
-            ULUS_ASSIGN_OR_RETURN(
-                const int64_t changed,
-                tx.Execute("UPDATE dan_signup SET attempts = attempts + 1 WHERE national_id = $1"
-                           " AND attempts < $2 AND expires > $3 AND code_hash <> ''",
-                           params));
-            if (changed == 0) return std::optional<Pending>();
-            const store::Value key[] = {nid};
-            ULUS_ASSIGN_OR_RETURN(
-                auto row,
-                tx.QueryOne("SELECT code_hash, salt FROM dan_signup WHERE national_id = $1", key));
-            return std::optional<Pending>(Pending{row.Text(0), row.Text(1)});
-          }));
-  if (!pending) return wrong();
-  const auto typed = SignupCodeHash(pending->salt, code);
-  if (!crypto::ConstantTimeEquals(crypto::AsBytes(typed), crypto::AsBytes(pending->code_hash))) {
-    return wrong();
-  }
+  const auto wrong = [] { return Unauthenticated("the code is wrong or has expired", "code"); };
+  ULUS_ASSIGN_OR_RETURN(auto pending, s.CountCodeAttempt(kSignupCodes, nid));
+  if (!pending || !CodeMatches(*pending, code)) return wrong();
 
   ULUS_ASSIGN_OR_RETURN(auto password_hash, s.hasher.Hash(password));
   Account account;
@@ -510,11 +629,8 @@ Result<Account> AccountService::CompleteSignup(std::string_view national_id, std
   account.status = "active";
   account.created = s.clock.Now();
   const Status committed = s.db.InTransaction([&](store::Connection& tx) -> Status {
-    const store::Value used[] = {nid, pending->code_hash};
-    ULUS_ASSIGN_OR_RETURN(
-        const int64_t consumed,
-        tx.Execute("DELETE FROM dan_signup WHERE national_id = $1 AND code_hash = $2", used));
-    if (consumed == 0) return wrong();  // a concurrent request used the code first
+    ULUS_ASSIGN_OR_RETURN(const bool consumed, Impl::ConsumeCode(tx, kSignupCodes, nid, *pending));
+    if (!consumed) return wrong();  // a concurrent request used the code first
     const store::Value params[] = {account.id, nid, password_hash, account.status,
                                    ToUnixMicros(account.created)};
     ULUS_ASSIGN_OR_RETURN(
@@ -529,6 +645,138 @@ Result<Account> AccountService::CompleteSignup(std::string_view national_id, std
     return s.audit.Record(tx, s.Event("account.created", account.id, IdentifierHash(nid), context));
   });
   ULUS_TRY(committed);
+  return account;
+}
+
+Status AccountService::ChangePassword(std::string_view account_id,
+                                      std::string_view current_password,
+                                      std::string_view new_password,
+                                      const AttemptContext& context) {
+  auto& s = *impl_;
+  ULUS_ASSIGN_OR_RETURN(auto account, s.MustFind(account_id));
+  ULUS_TRY(CheckPasswordRules(new_password, account.national_id));
+  const std::string id_hash = IdentifierHash(account.national_id);
+  // The current password is a login factor like any other: guessing it is throttled alike.
+  ULUS_TRY(s.Admit(id_hash, account.id, context, "pwd"));
+  ULUS_ASSIGN_OR_RETURN(auto stored_hash, s.PasswordHash(account.id));
+  bool match = false;
+  if (current_password.size() <= crypto::PasswordHasher::kMaxPasswordBytes) {
+    ULUS_ASSIGN_OR_RETURN(match, s.hasher.Verify(stored_hash, current_password));
+  }
+  if (!match) {
+    return s.Failure(id_hash, account.id, context, "pwd", "the current password is wrong");
+  }
+  ULUS_ASSIGN_OR_RETURN(auto new_hash, s.hasher.Hash(new_password));
+  ULUS_TRY(s.ReplacePasswordHash(account, stored_hash, new_hash,
+                                 s.Event("password.changed", account.id, id_hash, context)));
+  ULUS_TRY(s.throttle.Reset(IdentifierKey(id_hash)));
+  // Whoever else held a session, perhaps with the old password, is out.
+  return s.sessions.DestroyAllFor(account.id);
+}
+
+Status AccountService::StartPasswordReset(std::string_view national_id,
+                                          const AttemptContext& context) {
+  auto& s = *impl_;
+  const std::string nid = NormalizeNationalId(national_id);
+  if (nid.empty() || nid.size() > kMaxNationalIdBytes) {
+    return Error::InvalidArgument("enter your national ID", "national_id");
+  }
+  ULUS_ASSIGN_OR_RETURN(auto person, s.people.Find(nid));
+  if (!person || !person->alive || person->phone.empty()) return Ok();
+  ULUS_ASSIGN_OR_RETURN(auto account, FindByNationalId(nid));
+  // A disabled account is the service desk's to restore, not a text message's.
+  if (account && account->status != "active") return Ok();
+  const bool has_account = account.has_value();
+
+  // A person without an account gets a notice instead of a code, as sign-up does the other way.
+  const std::string code = has_account ? NewSignupCode() : std::string();
+  ULUS_ASSIGN_OR_RETURN(
+      const bool send,
+      s.StorePhoneCode(
+          kResetCodes, nid, code,
+          s.Event("password.reset_code_sent", has_account ? account->id : std::string(),
+                  IdentifierHash(nid), context, {{"kind", has_account ? "code" : "no_account"}})));
+  if (!send) return Ok();
+
+  const auto minutes = s.CodeMinutes();
+  if (!has_account) {
+    s.SendToPhone(person->phone,
+                  "Дан: таны регистрийн дугаараар нууц үг сэргээхийг хүссэн боловч бүртгэл "
+                  "байхгүй байна. Та бүртгүүлж болно. Та биш бол энэ мессежийг үл тоомсорлоно уу."
+                  "\nDan: someone asked to reset the password of a Dan account for your national "
+                  "ID, but there is none; you can sign up instead. If this was not you, ignore "
+                  "this message.",
+                  "password reset");
+  } else {
+    s.SendToPhone(person->phone,
+                  "Дан: нууц үг сэргээх код " + code + ". " + minutes +
+                      " минут хүчинтэй. Хэнд ч бүү хэл.\nDan: your password reset code is " + code +
+                      ". It is valid for " + minutes + " minutes. Do not share it.",
+                  "password reset");
+  }
+  return Ok();
+}
+
+Result<Account> AccountService::CompletePasswordReset(std::string_view national_id,
+                                                      std::string_view code,
+                                                      std::string_view new_password,
+                                                      std::string_view second_factor,
+                                                      const AttemptContext& context) {
+  auto& s = *impl_;
+  const std::string nid = NormalizeNationalId(national_id);
+  ULUS_TRY(CheckPasswordRules(new_password, nid));
+  const auto wrong = [] { return Unauthenticated("the code is wrong or has expired", "code"); };
+  if (nid.empty() || nid.size() > kMaxNationalIdBytes) return wrong();
+  ULUS_ASSIGN_OR_RETURN(auto pending, s.CountCodeAttempt(kResetCodes, nid));
+  if (!pending || !CodeMatches(*pending, code)) return wrong();
+  ULUS_ASSIGN_OR_RETURN(auto found, FindByNationalId(nid));
+  if (!found || found->status != "active") return wrong();
+  const Account account = std::move(*found);
+  const std::string id_hash = IdentifierHash(nid);
+
+  // The phone alone must not undo a second factor: an account with an authenticator app needs
+  // its code, or a recovery code, too. A wrong one counts as a failed login.
+  std::string factor = "none";
+  if (account.totp_enabled) {
+    if (second_factor.empty()) {
+      return Unauthenticated(
+          "this account has an authenticator app: enter its code or a recovery code",
+          "second_factor");
+    }
+    factor = LooksLikeRecoveryCode(second_factor) ? "recovery" : "otp";
+    ULUS_TRY(s.Admit(id_hash, account.id, context, factor));
+    bool passed = false;
+    if (factor == "recovery") {
+      ULUS_ASSIGN_OR_RETURN(const auto left, s.UseRecoveryCode(account, second_factor));
+      passed = left.has_value();
+      if (passed)
+        s.Audit(s.Event("recovery.used", account.id, id_hash, context, {{"left", *left}}));
+    } else {
+      ULUS_ASSIGN_OR_RETURN(passed, s.UseTotpCode(account, second_factor));
+    }
+    if (!passed) {
+      Error error = s.Failure(id_hash, account.id, context, factor,
+                              "the authenticator code or recovery code is wrong or already used");
+      if (error.code == ErrorCode::kUnauthenticated) error.field = "second_factor";
+      return error;
+    }
+  }
+
+  ULUS_ASSIGN_OR_RETURN(auto old_hash, s.PasswordHash(account.id));
+  ULUS_ASSIGN_OR_RETURN(auto new_hash, s.hasher.Hash(new_password));
+  ULUS_TRY(s.ReplacePasswordHash(
+      account, old_hash, new_hash,
+      s.Event("password.reset", account.id, id_hash, context, {{"second_factor", factor}}),
+      [&](store::Connection& tx) -> Status {
+        ULUS_ASSIGN_OR_RETURN(const bool consumed,
+                              Impl::ConsumeCode(tx, kResetCodes, nid, *pending));
+        if (!consumed) return wrong();  // a concurrent request used the code first
+        return Ok();
+      }));
+  // The person has shown the phone on file (and the second factor): earlier failures, perhaps
+  // their own, no longer hold the identifier back.
+  ULUS_TRY(s.throttle.Reset(IdentifierKey(id_hash)));
+  ULUS_TRY(s.sessions.DestroyAllFor(account.id));
   return account;
 }
 
@@ -589,24 +837,8 @@ Result<FactorResult> AccountService::LoginWithTotp(std::string_view account_id,
   if (!account.totp_enabled) {
     return Error{ErrorCode::kFailedPrecondition, "no authenticator app is set up", {}};
   }
-  const store::Value key[] = {account.id};
-  ULUS_ASSIGN_OR_RETURN(
-      auto row,
-      s.QueryOne("SELECT totp_secret_sealed, totp_last_step FROM dan_account WHERE id = $1", key));
-  ULUS_ASSIGN_OR_RETURN(auto secret, s.master.Open(row.Text(0), TotpBinding(account.id)));
-  std::optional<uint64_t> last_step;
-  if (auto last = row.OptionalInt(1)) last_step = static_cast<uint64_t>(*last);
-  auto step = crypto::VerifyTotp(secret, code, s.clock.Now(), last_step);
-  if (!step.ok()) {
-    return s.Failure(id_hash, account.id, context, "otp", "the code is wrong or already used");
-  }
-  // Only one request can move the step forward; a replay racing this one is refused.
-  const store::Value update[] = {account.id, static_cast<int64_t>(*step)};
-  ULUS_ASSIGN_OR_RETURN(const int64_t changed,
-                        s.Execute("UPDATE dan_account SET totp_last_step = $2 WHERE id = $1"
-                                  " AND (totp_last_step IS NULL OR totp_last_step < $2)",
-                                  update));
-  if (changed == 0) {
+  ULUS_ASSIGN_OR_RETURN(const bool used, s.UseTotpCode(account, code));
+  if (!used) {
     return s.Failure(id_hash, account.id, context, "otp", "the code is wrong or already used");
   }
   return s.Success(account, id_hash, context, "otp", Assurance::kSubstantial, {"otp"});
@@ -619,27 +851,12 @@ Result<FactorResult> AccountService::LoginWithRecoveryCode(std::string_view acco
   ULUS_ASSIGN_OR_RETURN(auto account, s.MustFind(account_id));
   const std::string id_hash = IdentifierHash(account.national_id);
   ULUS_TRY(s.Admit(id_hash, account.id, context, "recovery"));
-  const store::Value key[] = {account.id};
-  ULUS_ASSIGN_OR_RETURN(auto rows, s.Query("SELECT code_hash FROM dan_recovery_code"
-                                           " WHERE account = $1 AND used_at IS NULL",
-                                           key));
-  std::string matched;
-  for (const auto& row : rows) {
-    if (crypto::RecoveryCodeMatches(code, account.id, row.Text(0))) matched = row.Text(0);
-  }
-  const auto refuse = [&] {
+  ULUS_ASSIGN_OR_RETURN(const auto left, s.UseRecoveryCode(account, code));
+  if (!left) {
     return s.Failure(id_hash, account.id, context, "recovery",
                      "the recovery code is wrong or already used");
-  };
-  if (matched.empty()) return refuse();
-  const store::Value use[] = {account.id, matched, ToUnixMicros(s.clock.Now())};
-  ULUS_ASSIGN_OR_RETURN(const int64_t changed,
-                        s.Execute("UPDATE dan_recovery_code SET used_at = $3 WHERE account = $1"
-                                  " AND code_hash = $2 AND used_at IS NULL",
-                                  use));
-  if (changed == 0) return refuse();
-  s.Audit(s.Event("recovery.used", account.id, id_hash, context,
-                  {{"left", static_cast<int64_t>(rows.size()) - 1}}));
+  }
+  s.Audit(s.Event("recovery.used", account.id, id_hash, context, {{"left", *left}}));
   return s.Success(account, id_hash, context, "recovery", Assurance::kSubstantial, {"otp"});
 }
 

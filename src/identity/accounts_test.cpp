@@ -142,6 +142,15 @@ class AccountsTest : public ::testing::Test {
     return {*secret, codes.ok() ? *codes : std::vector<std::string>{}};
   }
 
+  int64_t SessionsOf(const std::string& account_id) {
+    auto conn = db_->Acquire();
+    EXPECT_TRUE(conn.ok());
+    const store::Value params[] = {account_id};
+    auto n = (*conn)->QueryInt("SELECT COUNT(*) FROM dan_session WHERE account_id = $1", params);
+    EXPECT_TRUE(n.ok());
+    return n.ok() ? *n : -1;
+  }
+
   fs::path dir_;
   ManualClock clock_{FromUnixMicros(int64_t{1'800'000'000} * 1'000'000)};
   crypto::MasterKey master_ = crypto::MasterKey::Generate();
@@ -478,6 +487,180 @@ TEST_F(AccountsTest, LoginRehashesAtANewCost) {
   EXPECT_NE(before, after);
   EXPECT_NE(after.find("m=16"), std::string::npos);
   EXPECT_TRUE(Login(kCitizen, kPassword).ok());
+}
+
+TEST_F(AccountsTest, ChangePasswordNeedsTheCurrentOneAndIsThrottledLikeLogin) {
+  const auto account = Demo();
+  constexpr const char* kNew = "a brand new passphrase";
+  // The rules come first and cost no attempt.
+  EXPECT_EQ(accounts_->ChangePassword(account.id, kPassword, "short", ctx_).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(accounts_->ChangePassword(account.id, kPassword, "уб90041212", ctx_).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      accounts_
+          ->ChangePassword(account.id, kPassword,
+                           std::string(crypto::PasswordHasher::kMaxPasswordBytes + 1, 'x'), ctx_)
+          .error()
+          .code,
+      ErrorCode::kInvalidArgument);
+  for (int i = 0; i < 3; ++i) {
+    auto wrong = accounts_->ChangePassword(account.id, "not the password at all", kNew, ctx_);
+    ASSERT_FALSE(wrong.ok());
+    EXPECT_EQ(wrong.error().code, ErrorCode::kUnauthenticated) << i;
+  }
+  EXPECT_EQ(CountEvents("login.failed"), 3u);
+  // The fourth attempt waits, whether it is a change or a login: one throttle.
+  EXPECT_EQ(accounts_->ChangePassword(account.id, kPassword, kNew, ctx_).error().code,
+            ErrorCode::kRateLimited);
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(accounts_->ChangePassword(account.id, "still not it!!", kNew, ctx_).error().code,
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(Login(kCitizen, kPassword).error().code, ErrorCode::kRateLimited);
+  EXPECT_EQ(CountEvents("password.changed"), 0u);
+
+  clock_.Advance(seconds(2));
+  auto changed = accounts_->ChangePassword(account.id, kPassword, kNew, ctx_);
+  ASSERT_TRUE(changed.ok()) << changed.error().ToString();
+  EXPECT_EQ(CountEvents("password.changed"), 1u);
+  EXPECT_EQ(Login(kCitizen, kPassword).error().code, ErrorCode::kUnauthenticated);
+  EXPECT_TRUE(Login(kCitizen, kNew).ok());
+}
+
+TEST_F(AccountsTest, ChangePasswordEndsEverySession) {
+  const auto account = Demo();
+  const auto other = Demo("УБ70010102");
+  ASSERT_TRUE(sessions_->Create(account.id, Assurance::kLow, {"pwd"}).ok());
+  ASSERT_TRUE(sessions_->Create(account.id, Assurance::kLow, {"pwd"}).ok());
+  ASSERT_TRUE(sessions_->Create(other.id, Assurance::kLow, {"pwd"}).ok());
+  ASSERT_TRUE(
+      accounts_->ChangePassword(account.id, kPassword, "a brand new passphrase", ctx_).ok());
+  EXPECT_EQ(SessionsOf(account.id), 0);
+  EXPECT_EQ(SessionsOf(other.id), 1);
+}
+
+TEST_F(AccountsTest, ResetEndToEnd) {
+  const auto account = Demo();
+  ASSERT_TRUE(sessions_->Create(account.id, Assurance::kLow, {"pwd"}).ok());
+  ASSERT_TRUE(sessions_->Create(account.id, Assurance::kLow, {"pwd"}).ok());
+  ASSERT_TRUE(accounts_->StartPasswordReset(" уб90041212 ", ctx_).ok());
+  const auto sent = gateway_.Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].to, "+97699112233");
+  EXPECT_NE(sent[0].text.find("Dan: your password reset code"), std::string::npos);
+  EXPECT_NE(sent[0].text.find("нууц үг сэргээх код"), std::string::npos);
+  const auto code = CodeIn(sent[0].text);
+  ASSERT_EQ(code.size(), 6u);
+  EXPECT_EQ(CountEvents("password.reset_code_sent"), 1u);
+
+  constexpr const char* kNew = "a brand new passphrase";
+  EXPECT_EQ(accounts_->CompletePasswordReset(kCitizen, code, "short", "", ctx_).error().code,
+            ErrorCode::kInvalidArgument);
+  auto reset = accounts_->CompletePasswordReset(kCitizen, code, kNew, "", ctx_);
+  ASSERT_TRUE(reset.ok()) << reset.error().ToString();
+  EXPECT_EQ(reset->id, account.id);
+  EXPECT_EQ(CountEvents("password.reset"), 1u);
+  EXPECT_EQ(SessionsOf(account.id), 0);
+  // Single use.
+  EXPECT_EQ(accounts_->CompletePasswordReset(kCitizen, code, kNew, "", ctx_).error().code,
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(Login(kCitizen, kPassword).error().code, ErrorCode::kUnauthenticated);
+  EXPECT_TRUE(Login(kCitizen, kNew).ok());
+}
+
+TEST_F(AccountsTest, ResetAnswersAlikeAndSendsNoCodeToStrangers) {
+  EXPECT_TRUE(accounts_->StartPasswordReset("УБ00000000", ctx_).ok());  // not in the register
+  EXPECT_TRUE(accounts_->StartPasswordReset("УБ85010101", ctx_).ok());  // no phone
+  EXPECT_TRUE(gateway_.Sent().empty());
+  EXPECT_EQ(accounts_->StartPasswordReset("  ", ctx_).error().code, ErrorCode::kInvalidArgument);
+
+  // In the register without an account: a notice, no code, as sign-up does the other way round.
+  ASSERT_TRUE(accounts_->StartPasswordReset(kCitizen, ctx_).ok());
+  auto sent = gateway_.Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_NE(sent[0].text.find("there is none"), std::string::npos);
+  EXPECT_TRUE(CodeIn(sent[0].text).empty());
+  // Paced like sign-up.
+  EXPECT_TRUE(accounts_->StartPasswordReset(kCitizen, ctx_).ok());
+  EXPECT_EQ(gateway_.Sent().size(), 1u);
+
+  // Completing for an unknown ID answers as a wrong code does.
+  Demo("УБ70010102");
+  people_.Add("УБ70010102", "+97688000000");
+  ASSERT_TRUE(accounts_->StartPasswordReset("УБ70010102", ctx_).ok());
+  const auto code = CodeIn(gateway_.Sent().back().text);
+  ASSERT_EQ(code.size(), 6u);
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  auto unknown =
+      accounts_->CompletePasswordReset("УБ00000000", code, "a brand new passphrase", "", ctx_);
+  auto wrong_code =
+      accounts_->CompletePasswordReset("УБ70010102", wrong, "a brand new passphrase", "", ctx_);
+  ASSERT_FALSE(unknown.ok());
+  ASSERT_FALSE(wrong_code.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(unknown.error().message, wrong_code.error().message);
+  EXPECT_EQ(unknown.error().field, wrong_code.error().field);
+}
+
+TEST_F(AccountsTest, ResetCodeHasFiveAttemptsAndExpires) {
+  Demo();
+  constexpr const char* kNew = "a brand new passphrase";
+  ASSERT_TRUE(accounts_->StartPasswordReset(kCitizen, ctx_).ok());
+  const auto code = CodeIn(gateway_.Sent().at(0).text);
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  for (int i = 0; i < 5; ++i) {
+    auto r = accounts_->CompletePasswordReset(kCitizen, wrong, kNew, "", ctx_);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::kUnauthenticated);
+  }
+  EXPECT_FALSE(accounts_->CompletePasswordReset(kCitizen, code, kNew, "", ctx_).ok());
+
+  clock_.Advance(minutes(2));
+  ASSERT_TRUE(accounts_->StartPasswordReset(kCitizen, ctx_).ok());
+  const auto second = CodeIn(gateway_.Sent().at(1).text);
+  clock_.Advance(minutes(11));
+  EXPECT_FALSE(accounts_->CompletePasswordReset(kCitizen, second, kNew, "", ctx_).ok());
+  EXPECT_TRUE(Login(kCitizen, kPassword).ok());
+  EXPECT_EQ(CountEvents("password.reset"), 0u);
+}
+
+TEST_F(AccountsTest, ResetWithTotpNeedsTheAppOrARecoveryCode) {
+  const auto account = Demo();
+  auto [secret, recovery] = EnrolTotp(account);
+  constexpr const char* kNew = "a brand new passphrase";
+  ASSERT_TRUE(accounts_->StartPasswordReset(kCitizen, ctx_).ok());
+  const auto code = CodeIn(gateway_.Sent().at(0).text);
+
+  auto missing = accounts_->CompletePasswordReset(kCitizen, code, kNew, "", ctx_);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_EQ(missing.error().field, "second_factor");
+  clock_.Advance(seconds(30));  // the enrolment used the current step
+  const auto totp = crypto::Totp(secret, clock_.Now());
+  const std::string wrong_totp = totp == "000000" ? "111111" : "000000";
+  auto wrong = accounts_->CompletePasswordReset(kCitizen, code, kNew, wrong_totp, ctx_);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().field, "second_factor");
+  EXPECT_EQ(CountEvents("login.failed"), 1u);
+  EXPECT_TRUE(Login(kCitizen, kPassword).ok());  // nothing changed yet
+
+  auto reset = accounts_->CompletePasswordReset(kCitizen, code, kNew, totp, ctx_);
+  ASSERT_TRUE(reset.ok()) << reset.error().ToString();
+  EXPECT_TRUE(Login(kCitizen, kNew).ok());
+  // The TOTP step is used up: it cannot serve a login now.
+  EXPECT_FALSE(accounts_->LoginWithTotp(account.id, totp, ctx_).ok());
+
+  // Or with a recovery code, which is then used.
+  clock_.Advance(minutes(2));
+  ASSERT_TRUE(accounts_->StartPasswordReset(kCitizen, ctx_).ok());
+  const auto second = CodeIn(gateway_.Sent().at(1).text);
+  ASSERT_TRUE(
+      accounts_
+          ->CompletePasswordReset(kCitizen, second, "another new passphrase", recovery[0], ctx_)
+          .ok());
+  EXPECT_EQ(*accounts_->RecoveryCodesLeft(account.id), 9);
+  EXPECT_TRUE(Login(kCitizen, "another new passphrase").ok());
+  EXPECT_EQ(CountEvents("password.reset"), 2u);
 }
 
 }  // namespace

@@ -384,6 +384,7 @@ TEST_P(DanStoreTest, MigrateMakesEveryComponentAndRunsAgainHarmlessly) {
                             "dan_role",
                             "dan_signature_key",
                             "dan_signup",
+                            "dan_password_reset",
                             "dan_challenge",
                             "dan_login_throttle",
                             "dan_oidc_client",
@@ -775,6 +776,73 @@ TEST_P(DanStoreTest, AccountsSignUpLogInThrottleEnrolTotpAndHoldRoles) {
       ErrorCode::kNotFound);
   EXPECT_EQ(accounts->Roles(account->id)->size(), 1u);
   EXPECT_EQ(CountEvents("role.revoked"), 1u);
+}
+
+TEST_P(DanStoreTest, AccountsChangeAndResetPasswords) {
+  const crypto::MasterKey master = Master(2);
+  auto accounts = OpenAccounts(master);
+  ASSERT_NE(accounts, nullptr);
+  auto account = accounts->EnsureDemoAccount(kCitizen, kPassword, {});
+  ASSERT_TRUE(account.ok()) << account.error().ToString();
+  const auto sessions_of = [&] {
+    return QueryInt("SELECT COUNT(*) FROM dan_session WHERE account_id = $1",
+                    {store::Value(account->id)});
+  };
+  constexpr const char* kChanged = "a brand new passphrase";
+  constexpr const char* kReset = "the passphrase after reset";
+
+  // Change: a wrong current password is a failed login; the right one ends every session.
+  ASSERT_TRUE(sessions_->Create(account->id, Assurance::kLow, {"pwd"}).ok());
+  ASSERT_TRUE(sessions_->Create(account->id, Assurance::kLow, {"pwd"}).ok());
+  EXPECT_EQ(accounts->ChangePassword(account->id, "not the password!", kChanged, ctx_).error().code,
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(CountEvents("login.failed"), 1u);
+  ASSERT_TRUE(accounts->ChangePassword(account->id, kPassword, kChanged, ctx_).ok());
+  EXPECT_EQ(CountEvents("password.changed"), 1u);
+  EXPECT_EQ(sessions_of(), 0);
+  EXPECT_FALSE(accounts->LoginWithPassword(kCitizen, kPassword, ctx_).ok());
+  ASSERT_TRUE(accounts->LoginWithPassword(kCitizen, kChanged, ctx_).ok());
+
+  // Reset: nothing for an ID nobody holds; a code to the phone on file for the account.
+  ASSERT_TRUE(accounts->StartPasswordReset("УБ00000000", ctx_).ok());
+  EXPECT_EQ(outbox_->List(10)->size(), 0u);
+  ASSERT_TRUE(sessions_->Create(account->id, Assurance::kLow, {"pwd"}).ok());
+  ASSERT_TRUE(accounts->StartPasswordReset(" уб90041212 ", ctx_).ok());
+  ASSERT_TRUE(accounts->StartPasswordReset(kCitizen, ctx_).ok());  // paced: not sent again
+  auto messages = outbox_->List(10, kPhone);
+  ASSERT_TRUE(messages.ok()) << messages.error().ToString();
+  ASSERT_EQ(messages->size(), 1u);
+  const std::string code = CodeIn(messages->front().text);
+  ASSERT_EQ(code.size(), 6u);
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  EXPECT_EQ(accounts->CompletePasswordReset(kCitizen, wrong, kReset, "", ctx_).error().code,
+            ErrorCode::kUnauthenticated);
+  auto reset = accounts->CompletePasswordReset(kCitizen, code, kReset, "", ctx_);
+  ASSERT_TRUE(reset.ok()) << reset.error().ToString();
+  EXPECT_FALSE(accounts->CompletePasswordReset(kCitizen, code, kReset, "", ctx_).ok());
+  EXPECT_EQ(CountEvents("password.reset"), 1u);
+  EXPECT_EQ(sessions_of(), 0);
+  EXPECT_FALSE(accounts->LoginWithPassword(kCitizen, kChanged, ctx_).ok());
+  ASSERT_TRUE(accounts->LoginWithPassword(kCitizen, kReset, ctx_).ok());
+
+  // With an authenticator app the phone alone is not enough; the app's code is.
+  auto enrolment = accounts->BeginTotpEnrolment(account->id);
+  ASSERT_TRUE(enrolment.ok()) << enrolment.error().ToString();
+  const auto secret = crypto::Base32Decode(enrolment->secret_base32);
+  ASSERT_TRUE(secret.has_value());
+  ASSERT_TRUE(
+      accounts->ConfirmTotpEnrolment(account->id, crypto::Totp(*secret, clock_.Now()), ctx_).ok());
+  clock_.Advance(minutes(2));
+  ASSERT_TRUE(accounts->StartPasswordReset(kCitizen, ctx_).ok());
+  const std::string second = CodeIn(outbox_->List(1, kPhone)->front().text);
+  auto sms_only = accounts->CompletePasswordReset(kCitizen, second, kChanged, "", ctx_);
+  ASSERT_FALSE(sms_only.ok());
+  EXPECT_EQ(sms_only.error().field, "second_factor");
+  ASSERT_TRUE(accounts
+                  ->CompletePasswordReset(kCitizen, second, kChanged,
+                                          crypto::Totp(*secret, clock_.Now()), ctx_)
+                  .ok());
+  ASSERT_TRUE(accounts->LoginWithPassword(kCitizen, kChanged, ctx_).ok());
 }
 
 TEST_P(DanStoreTest, ConsentIsGrantedVerifiedRenewedAndWithdrawn) {

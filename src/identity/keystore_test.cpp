@@ -136,7 +136,8 @@ TEST_F(KeyStoreTest, SignaturesVerifyAgainstThePublishedJwks) {
   auto jwks = keys_->Jwks(kOidc);
   ASSERT_TRUE(jwks.ok());
   EXPECT_EQ(jwks->Size(), 3U);
-  for (const auto& jwk : jwks->ToJson()["keys"]) EXPECT_FALSE(jwk.contains("d"));
+  const auto published = jwks->ToJson();
+  for (const auto& jwk : published["keys"]) EXPECT_FALSE(jwk.contains("d"));
 }
 
 TEST_F(KeyStoreTest, RotationKeepsTheOldKeyPublishedUntilItExpires) {

@@ -221,7 +221,9 @@ http::Response LoginForm(const http::Request& request, Lang lang, const std::str
           "</label><input type=\"password\" id=\"password\" name=\"password\" "
           "autocomplete=\"current-password\" required><button type=\"submit\">" +
           std::string(Pick(lang, {"Нэвтрэх", "Log in"})) + "</button></form><p><a href=\"" +
-          Escape(Action("/dan/signup", lang)) + "\">" +
+          Escape(Action("/dan/reset", lang)) + "\">" +
+          std::string(Pick(lang, {"Нууц үгээ мартсан уу?", "Forgot your password?"})) +
+          "</a></p><p><a href=\"" + Escape(Action("/dan/signup", lang)) + "\">" +
           std::string(Pick(lang, {"Бүртгэлгүй юу? Бүртгүүлэх", "No account yet? Sign up"})) +
           "</a></p>";
   return Page(lang, Pick(lang, {"Данаар нэвтрэх", "Log in with Dan"}), body, request.target(),
@@ -238,7 +240,13 @@ Result<http::Response> GetLogin(const Pages& pages, http::Request& request) {
     return Redirect(NextStep(pages, session->assurance, need, return_to));
   }
   const auto token = PreLoginCsrf(request, pages.sessions);
-  auto response = LoginForm(request, lang, token.token, return_to, need, {}, {});
+  // Back from a password reset: a fixed notice, so a crafted link can show nothing else.
+  const std::string notice =
+      request.Query("done") == "reset"
+          ? Notice(lang, {"Нууц үг солигдлоо. Шинэ нууц үгээрээ нэвтэрнэ үү.",
+                          "Your password has been reset. Log in with the new one."})
+          : std::string();
+  auto response = LoginForm(request, lang, token.token, return_to, need, {}, notice);
   AddCookie(response, token.set_cookie);
   return response;
 }
@@ -593,8 +601,14 @@ Result<http::Response> GetAccount(const Pages& pages, http::Request& request) {
     const auto yes_no = [&](bool yes) {
       return std::string(yes ? Pick(lang, {"тийм", "yes"}) : Pick(lang, {"үгүй", "no"}));
     };
-    std::string body = "<dl><dt>" + std::string(Pick(lang, {"Регистрийн дугаар", "National ID"})) +
-                       "</dt><dd>" + Escape(in.account.national_id) + "</dd>";
+    std::string body;
+    if (request.Query("done") == "password") {
+      body += Notice(lang, {"Нууц үг солигдлоо. Бусад төхөөрөмж дээрх нэвтрэлт дууслаа.",
+                            "Your password has been changed. You were logged out on every other "
+                            "device."});
+    }
+    body += "<dl><dt>" + std::string(Pick(lang, {"Регистрийн дугаар", "National ID"})) +
+            "</dt><dd>" + Escape(in.account.national_id) + "</dd>";
     ULUS_ASSIGN_OR_RETURN(auto person, pages.accounts.PersonOf(in.account));
     if (person) {
       body += "<dt>" + std::string(Pick(lang, {"Нэр", "Name"})) + "</dt><dd>" +
@@ -605,7 +619,9 @@ Result<http::Response> GetAccount(const Pages& pages, http::Request& request) {
             "</dt><dd>" + Escape(Pick(lang, LevelText(in.session.assurance))) + "</dd></dl>";
 
     body += "<h2>" + std::string(Pick(lang, {"Нэвтрэх арга", "Login factors"})) + "</h2><ul><li>" +
-            std::string(Pick(lang, {"Нууц үг", "Password"})) + ": " + yes_no(true) + "</li><li>" +
+            std::string(Pick(lang, {"Нууц үг", "Password"})) + ": " + yes_no(true) +
+            " — <a href=\"" + Escape(Action("/dan/account/password", lang)) + "\">" +
+            std::string(Pick(lang, {"Солих", "Change"})) + "</a></li><li>" +
             std::string(Pick(lang, {"Баталгаажуулах апп (TOTP)", "Authenticator app (TOTP)"})) +
             ": " + yes_no(in.account.totp_enabled);
     if (in.account.totp_enabled) {
@@ -758,6 +774,218 @@ Result<http::Response> PostSignatureKey(const Pages& pages, http::Request& reque
   });
 }
 
+// --- Password change ---------------------------------------------------------------------------
+
+std::string PasswordRulesText(Lang lang) {
+  return std::string(
+      Pick(lang, {"Шинэ нууц үг (дор хаяж 12 тэмдэгт)", "New password (at least 12 characters)"}));
+}
+
+// The two new-password inputs every password form ends with.
+std::string NewPasswordInputs(Lang lang) {
+  return "<label for=\"password\">" + PasswordRulesText(lang) +
+         "</label><input type=\"password\" id=\"password\" name=\"password\" "
+         "autocomplete=\"new-password\" required><label for=\"password_again\">" +
+         std::string(Pick(lang, {"Нууц үгээ давтана уу", "The password again"})) +
+         "</label><input type=\"password\" id=\"password_again\" name=\"password_again\" "
+         "autocomplete=\"new-password\" required>";
+}
+
+constexpr Text kPasswordRules = {
+    "Нууц үг дор хаяж 12 тэмдэгттэй, регистрийн дугаараас өөр байх ёстой.",
+    "The password must have at least 12 characters and differ from your national ID."};
+constexpr Text kPasswordsDiffer = {"Хоёр нууц үг таарахгүй байна.", "The two passwords differ."};
+
+http::Response PasswordForm(const http::Request& request, Lang lang, const Session& session,
+                            std::string_view message_html, http::Status status = http::Status::ok) {
+  std::string body(message_html);
+  body += "<p>" +
+          std::string(Pick(lang, {"Нууц үг солиход бусад бүх төхөөрөмж дээрх нэвтрэлт дуусна.",
+                                  "Changing the password logs you out on every other device."})) +
+          "</p><form method=\"post\" action=\"" + Escape(Action("/dan/account/password", lang)) +
+          "\">" + Hidden(kCsrfField, session.csrf) + "<label for=\"current_password\">" +
+          std::string(Pick(lang, {"Одоогийн нууц үг", "Current password"})) +
+          "</label><input type=\"password\" id=\"current_password\" name=\"current_password\" "
+          "autocomplete=\"current-password\" required>" +
+          NewPasswordInputs(lang) + "<button type=\"submit\">" +
+          std::string(Pick(lang, {"Нууц үг солих", "Change the password"})) +
+          "</button></form><p><a href=\"" + Escape(Action("/dan/account", lang)) + "\">" +
+          std::string(Pick(lang, {"Миний бүртгэл", "My account"})) + "</a></p>";
+  return Page(lang, Pick(lang, {"Нууц үг солих", "Change your password"}), body, request.target(),
+              status);
+}
+
+Result<http::Response> GetPassword(const Pages& pages, http::Request& request) {
+  return WithSession(pages, request, [&](const SignedIn& in) -> Result<http::Response> {
+    if (auto step_up = NeedStepUp(pages, in, "/dan/account/password")) return std::move(*step_up);
+    return PasswordForm(request, LangOf(request), in.session, {});
+  });
+}
+
+Result<http::Response> PostPassword(const Pages& pages, http::Request& request) {
+  return WithSession(pages, request, [&](const SignedIn& in) -> Result<http::Response> {
+    const Lang lang = LangOf(request);
+    ULUS_ASSIGN_OR_RETURN(auto form, http::Form::FromRequest(request));
+    if (!SessionCsrfOk(in.session, form)) {
+      return Forbidden(lang, request.target(), Action("/dan/account/password", lang));
+    }
+    if (auto step_up = NeedStepUp(pages, in, "/dan/account/password")) return std::move(*step_up);
+    const auto again = [&](std::string html, http::Status status) {
+      return PasswordForm(request, lang, in.session, html, status);
+    };
+    if (form.Value("password") != form.Value("password_again")) {
+      return again(Notice(lang, kPasswordsDiffer, "error"), http::Status::bad_request);
+    }
+    auto changed = pages.accounts.ChangePassword(in.account.id, form.Value("current_password"),
+                                                 form.Value("password"), ContextOf(request));
+    if (!changed.ok()) {
+      if (changed.error().code == ErrorCode::kInvalidArgument) {
+        return again(Notice(lang, kPasswordRules, "error"), http::Status::bad_request);
+      }
+      auto shown =
+          ShowLoginError(lang, changed.error(),
+                         {"Одоогийн нууц үг буруу байна.", "The current password is wrong."});
+      if (!shown) return std::move(changed).error();
+      return again(shown->html, shown->status);
+    }
+    // Every session of the account has ended; this browser gets a fresh one at the level it had.
+    ULUS_ASSIGN_OR_RETURN(
+        auto created, pages.sessions.Create(in.account.id, in.session.assurance, in.session.amr));
+    return Redirect(Action("/dan/account", lang) + "&done=password", {created.set_cookie});
+  });
+}
+
+// --- Password reset ----------------------------------------------------------------------------
+
+http::Response ResetForm(const http::Request& request, Lang lang, const std::string& csrf,
+                         std::string_view message_html, http::Status status = http::Status::ok) {
+  std::string body(message_html);
+  body += "<p>" +
+          std::string(Pick(lang, {"Хүн амын бүртгэлд байгаа таны утас руу нууц үг сэргээх нэг "
+                                  "удаагийн код илгээнэ.",
+                                  "We send a one-time code for a new password to the phone the "
+                                  "population register holds for you."})) +
+          "</p><form method=\"post\" action=\"" + Escape(Action("/dan/reset", lang)) + "\">" +
+          Hidden(kCsrfField, csrf) + "<label for=\"national_id\">" +
+          std::string(Pick(lang, {"Регистрийн дугаар", "National ID"})) +
+          "</label><input type=\"text\" id=\"national_id\" name=\"national_id\" "
+          "autocomplete=\"username\" required><button type=\"submit\">" +
+          std::string(Pick(lang, {"Код илгээх", "Send the code"})) +
+          "</button></form><p><a href=\"" + Escape(Action("/dan/login", lang)) + "\">" +
+          std::string(Pick(lang, {"Нэвтрэх", "Log in"})) + "</a></p>";
+  return Page(lang, Pick(lang, {"Нууц үг сэргээх", "Reset your password"}), body, request.target(),
+              status);
+}
+
+http::Response ResetVerifyForm(const http::Request& request, Lang lang, const std::string& csrf,
+                               std::string_view national_id, std::string_view message_html,
+                               http::Status status = http::Status::ok) {
+  std::string body(message_html);
+  body += "<form method=\"post\" action=\"" + Escape(Action("/dan/reset/verify", lang)) + "\">" +
+          Hidden(kCsrfField, csrf) + "<label for=\"national_id\">" +
+          std::string(Pick(lang, {"Регистрийн дугаар", "National ID"})) +
+          "</label><input type=\"text\" id=\"national_id\" name=\"national_id\" "
+          "autocomplete=\"username\" required value=\"" +
+          Escape(national_id) + "\"><label for=\"code\">" +
+          std::string(Pick(lang, {"Мессежээр ирсэн код", "The code from the message"})) +
+          "</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" "
+          "autocomplete=\"one-time-code\" required><label for=\"second_factor\">" +
+          std::string(Pick(lang, {"Баталгаажуулах апп тохируулсан бол: апп дахь 6 оронтой код, "
+                                  "эсвэл сэргээх код. Тэгвэл зөвхөн мессежийн код хангалтгүй.",
+                                  "If you have set up an authenticator app: the 6-digit code "
+                                  "from the app, or a recovery code. The code from the message "
+                                  "alone is not enough then."})) +
+          "</label><input type=\"text\" id=\"second_factor\" name=\"second_factor\" "
+          "autocomplete=\"off\">" +
+          NewPasswordInputs(lang) + "<button type=\"submit\">" +
+          std::string(Pick(lang, {"Нууц үг солих", "Set the new password"})) + "</button></form>";
+  return Page(lang, Pick(lang, {"Шинэ нууц үг", "Choose a new password"}), body, request.target(),
+              status);
+}
+
+Result<http::Response> GetReset(const Pages& pages, http::Request& request) {
+  const auto token = PreLoginCsrf(request, pages.sessions);
+  auto response = ResetForm(request, LangOf(request), token.token, {});
+  AddCookie(response, token.set_cookie);
+  return response;
+}
+
+Result<http::Response> PostReset(const Pages& pages, http::Request& request) {
+  const Lang lang = LangOf(request);
+  ULUS_ASSIGN_OR_RETURN(auto form, http::Form::FromRequest(request));
+  if (!PreLoginCsrfOk(request, form)) {
+    auto response = Forbidden(lang, request.target(), Action("/dan/reset", lang));
+    AddCookie(response, PreLoginCsrf(request, pages.sessions).set_cookie);
+    return response;
+  }
+  const auto csrf = form.Value(kCsrfField);
+  const auto national_id = form.Value("national_id");
+  auto started = pages.accounts.StartPasswordReset(national_id, ContextOf(request));
+  if (!started.ok()) {
+    if (started.error().code != ErrorCode::kInvalidArgument) return std::move(started).error();
+    return ResetForm(
+        request, lang, csrf,
+        Notice(lang, {"Регистрийн дугаараа оруулна уу.", "Enter your national ID."}, "error"),
+        http::Status::bad_request);
+  }
+  // The same words whether or not anything was sent: the page must not tell who has an account.
+  return ResetVerifyForm(request, lang, csrf, national_id,
+                         Notice(lang, {"Хэрэв энэ дугаар дээр Дан бүртгэл байгаа бөгөөд хүн амын "
+                                       "бүртгэлд утас байгаа бол түүн рүү код илгээлээ. Код 10 "
+                                       "минут хүчинтэй.",
+                                       "If there is a Dan account for this national ID and the "
+                                       "population register holds a phone for it, we have sent a "
+                                       "code to it. The code is valid for 10 minutes."}));
+}
+
+Result<http::Response> GetResetVerify(const Pages& pages, http::Request& request) {
+  const auto token = PreLoginCsrf(request, pages.sessions);
+  auto response = ResetVerifyForm(request, LangOf(request), token.token,
+                                  request.Query("national_id").value_or(""), {});
+  AddCookie(response, token.set_cookie);
+  return response;
+}
+
+Result<http::Response> PostResetVerify(const Pages& pages, http::Request& request) {
+  const Lang lang = LangOf(request);
+  ULUS_ASSIGN_OR_RETURN(auto form, http::Form::FromRequest(request));
+  if (!PreLoginCsrfOk(request, form)) {
+    auto response = Forbidden(lang, request.target(), Action("/dan/reset", lang));
+    AddCookie(response, PreLoginCsrf(request, pages.sessions).set_cookie);
+    return response;
+  }
+  const auto csrf = form.Value(kCsrfField);
+  const auto national_id = form.Value("national_id");
+  const auto again = [&](std::string html, http::Status status) {
+    return ResetVerifyForm(request, lang, csrf, national_id, html, status);
+  };
+  if (form.Value("password") != form.Value("password_again")) {
+    return again(Notice(lang, kPasswordsDiffer, "error"), http::Status::bad_request);
+  }
+  auto reset =
+      pages.accounts.CompletePasswordReset(national_id, form.Value("code"), form.Value("password"),
+                                           form.Value("second_factor"), ContextOf(request));
+  if (!reset.ok()) {
+    const Error& error = reset.error();
+    if (error.code == ErrorCode::kInvalidArgument) {
+      return again(Notice(lang, kPasswordRules, "error"), http::Status::bad_request);
+    }
+    const Text wrong =
+        error.field == "second_factor"
+            ? Text{"Энэ бүртгэлд баталгаажуулах апп тохируулсан байна: апп дахь код эсвэл "
+                   "ашиглаагүй сэргээх код буруу эсвэл оруулаагүй байна.",
+                   "This account has an authenticator app: its code, or an unused recovery code, "
+                   "is missing or wrong."}
+            : Text{"Код буруу эсвэл хугацаа нь дууссан. Шинэ код авна уу.",
+                   "The code is wrong or has expired. Ask for a new one."};
+    auto shown = ShowLoginError(lang, error, wrong);
+    if (!shown) return std::move(reset).error();
+    return again(shown->html, shown->status);
+  }
+  // Every session has ended; the person logs in with the new password, second factor and all.
+  return Redirect(Action("/dan/login", lang) + "&done=reset");
+}
+
 Result<http::Response> GetAudit(const Pages& pages, http::Request& request) {
   return WithSession(pages, request, [&](const SignedIn& in) -> Result<http::Response> {
     const Lang lang = LangOf(request);
@@ -807,6 +1035,12 @@ void MountLoginPages(http::Router& router, AccountService& accounts, Sessions& s
   AddPage(router, pages, Method::post, "/dan/account/totp", PostTotp);
   AddPage(router, pages, Method::post, "/dan/account/signature-key", PostSignatureKey);
   AddPage(router, pages, Method::get, "/dan/account/audit", GetAudit);
+  AddPage(router, pages, Method::get, "/dan/account/password", GetPassword);
+  AddPage(router, pages, Method::post, "/dan/account/password", PostPassword);
+  AddPage(router, pages, Method::get, "/dan/reset", GetReset);
+  AddPage(router, pages, Method::post, "/dan/reset", PostReset);
+  AddPage(router, pages, Method::get, "/dan/reset/verify", GetResetVerify);
+  AddPage(router, pages, Method::post, "/dan/reset/verify", PostResetVerify);
 }
 
 }  // namespace ulus::identity

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -37,10 +39,29 @@ class NoPeople final : public PersonDirectory {
   }
 };
 
-class NullGateway final : public MessageGateway {
+// Keeps what was sent, so a test can read the one-time code a citizen would get.
+class FakeGateway final : public MessageGateway {
  public:
-  Status Send(const OutgoingMessage&) override { return Ok(); }
+  Status Send(const OutgoingMessage& message) override {
+    std::lock_guard lock(mu_);
+    sent_.push_back(message);
+    return Ok();
+  }
+  std::vector<OutgoingMessage> Sent() {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<OutgoingMessage> sent_;
 };
+
+std::string CodeIn(const std::string& text) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex("\\b(\\d{6})\\b"))) return {};
+  return m[1];
+}
 
 struct Answer {
   int status = 0;
@@ -148,6 +169,21 @@ class LoginPagesTest : public ::testing::Test {
     return answer.Cookie("dan_session");
   }
 
+  // A pre-login form posted with its CSRF token, as a browser does after loading the form.
+  Answer PostPreLogin(const std::string& target, const std::string& fields) {
+    auto [cookie, token] = PreLoginToken();
+    return Call(Method::post, target, cookie, "csrf=" + token + "&" + fields);
+  }
+
+  Answer ResetVerify(const std::string& code, const std::string& password,
+                     const std::string& second_factor = {}) {
+    return PostPreLogin("/dan/reset/verify?lang=en",
+                        "national_id=" + http::FormEncode(kCitizen) + "&code=" + code +
+                            "&second_factor=" + http::FormEncode(second_factor) +
+                            "&password=" + http::FormEncode(password) +
+                            "&password_again=" + http::FormEncode(password));
+  }
+
   fs::path dir_;
   ManualClock clock_{FromUnixMicros(int64_t{1'800'000'000} * 1'000'000)};
   crypto::MasterKey master_ = crypto::MasterKey::Generate();
@@ -155,7 +191,7 @@ class LoginPagesTest : public ::testing::Test {
   std::unique_ptr<AuditLog> audit_;
   std::unique_ptr<Sessions> sessions_;
   NoPeople people_;
-  NullGateway gateway_;
+  FakeGateway gateway_;
   std::unique_ptr<AccountService> accounts_;
   http::Router router_;
 };
@@ -330,6 +366,163 @@ TEST_F(LoginPagesTest, OtpStepUpElevatesTheSession) {
   auto again = Call(Method::get, "/dan/login?acr=substantial&return_to=%2Fdan%2Fnext", cookie);
   EXPECT_EQ(again.status, 303);
   EXPECT_EQ(again.Header("Location"), "/dan/next");
+}
+
+TEST_F(LoginPagesTest, PasswordChangeKeepsThisBrowserAndEndsTheOthers) {
+  const auto here = SessionCookie(kCitizen);
+  const auto elsewhere = SessionCookie(kCitizen);
+  EXPECT_EQ(Call(Method::get, "/dan/account/password").status, 303);  // needs a session
+
+  auto mn = Call(Method::get, "/dan/account/password?lang=mn", here);
+  EXPECT_EQ(mn.status, 200);
+  EXPECT_NE(mn.body.find("Одоогийн нууц үг"), std::string::npos);
+  EXPECT_EQ(mn.body.find("<script"), std::string::npos);
+  auto page = Call(Method::get, "/dan/account/password?lang=en", here);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("Change your password"), std::string::npos);
+  const auto csrf = HiddenValue(page.body, "csrf");
+  ASSERT_FALSE(csrf.empty());
+  const auto form = [&](const std::string& current, const std::string& fresh,
+                        const std::string& again) {
+    return "current_password=" + http::FormEncode(current) +
+           "&password=" + http::FormEncode(fresh) + "&password_again=" + http::FormEncode(again);
+  };
+  constexpr const char* kNew = "a brand new passphrase";
+
+  EXPECT_EQ(Call(Method::post, "/dan/account/password?lang=en", here,
+                 form(kPassword, kNew, kNew) + "&csrf=wrong")
+                .status,
+            403);
+  EXPECT_EQ(
+      Call(Method::post, "/dan/account/password?lang=en", here, form(kPassword, kNew, kNew)).status,
+      403);
+  auto differ = Call(Method::post, "/dan/account/password?lang=en", here,
+                     form(kPassword, kNew, "something else") + "&csrf=" + csrf);
+  EXPECT_EQ(differ.status, 400);
+  EXPECT_NE(differ.body.find("The two passwords differ."), std::string::npos);
+  auto short_one = Call(Method::post, "/dan/account/password?lang=en", here,
+                        form(kPassword, "short", "short") + "&csrf=" + csrf);
+  EXPECT_EQ(short_one.status, 400);
+  auto wrong = Call(Method::post, "/dan/account/password?lang=en", here,
+                    form("not the right one", kNew, kNew) + "&csrf=" + csrf);
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_NE(wrong.body.find("The current password is wrong."), std::string::npos);
+  EXPECT_TRUE(wrong.Cookie("dan_session").empty());
+
+  auto done = Call(Method::post, "/dan/account/password?lang=en", here,
+                   form(kPassword, kNew, kNew) + "&csrf=" + csrf);
+  EXPECT_EQ(done.status, 303);
+  EXPECT_EQ(done.Header("Location"), "/dan/account?lang=en&done=password");
+  const auto fresh = done.Cookie("dan_session");
+  ASSERT_FALSE(fresh.empty());
+  EXPECT_NE(fresh, here);
+  // This browser goes on with its new cookie; the other browser and the old cookie are out.
+  auto account = Call(Method::get, done.Header("Location"), fresh);
+  EXPECT_EQ(account.status, 200);
+  EXPECT_NE(account.body.find("Your password has been changed."), std::string::npos);
+  EXPECT_EQ(Call(Method::get, "/dan/account", elsewhere).status, 303);
+  EXPECT_EQ(Call(Method::get, "/dan/account", here).status, 303);
+  EXPECT_EQ(audit_->List("", "password.changed", 10)->size(), 1u);
+
+  EXPECT_EQ(PostLogin(kCitizen, kPassword).status, 401);
+  EXPECT_EQ(PostLogin(kCitizen, kNew).status, 303);
+}
+
+TEST_F(LoginPagesTest, WrongCurrentPasswordIsThrottledLikeALogin) {
+  const auto cookie = SessionCookie(kCitizen);
+  const auto csrf = HiddenValue(Call(Method::get, "/dan/account/password", cookie).body, "csrf");
+  const std::string fresh =
+      "&password=a+brand+new+passphrase&password_again=a+brand+new+passphrase";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Call(Method::post, "/dan/account/password?lang=en", cookie,
+                   "csrf=" + csrf + "&current_password=wrong+wrong+wrong" + fresh)
+                  .status,
+              401);
+  }
+  auto throttled =
+      Call(Method::post, "/dan/account/password?lang=en", cookie,
+           "csrf=" + csrf + "&current_password=" + http::FormEncode(kPassword) + fresh);
+  EXPECT_EQ(throttled.status, 429);
+  EXPECT_EQ(PostLogin(kCitizen, kPassword).status, 429);
+}
+
+TEST_F(LoginPagesTest, ResetThroughThePages) {
+  auto login = Call(Method::get, "/dan/login?lang=en");
+  EXPECT_NE(login.body.find("Forgot your password?"), std::string::npos);
+  EXPECT_NE(login.body.find("href=\"/dan/reset?lang=en\""), std::string::npos);
+  auto mn = Call(Method::get, "/dan/reset?lang=mn");
+  EXPECT_EQ(mn.status, 200);
+  EXPECT_NE(mn.body.find("Нууц үг сэргээх"), std::string::npos);
+  EXPECT_FALSE(mn.Cookie("dan_csrf").empty());
+  auto en = Call(Method::get, "/dan/reset/verify?lang=en&national_id=x");
+  EXPECT_EQ(en.status, 200);
+  EXPECT_NE(en.body.find("The code from the message alone is not enough then."), std::string::npos);
+  EXPECT_EQ(en.body.find("<script"), std::string::npos);
+  EXPECT_NE(Call(Method::get, "/dan/reset/verify?lang=mn").body.find("сэргээх код"),
+            std::string::npos);
+
+  const auto signed_in = SessionCookie(kCitizen);
+  EXPECT_EQ(Call(Method::post, "/dan/reset", {}, "national_id=x&csrf=y").status, 403);
+  // The same page for a citizen with an account and for an ID nobody holds.
+  auto [cookie, token] = PreLoginToken();
+  auto known = Call(Method::post, "/dan/reset?lang=en", cookie,
+                    "csrf=" + token + "&national_id=" + http::FormEncode(kCitizen));
+  auto unknown = Call(Method::post, "/dan/reset?lang=en", cookie,
+                      "csrf=" + token + "&national_id=" + http::FormEncode("УБ00000001"));
+  EXPECT_EQ(known.status, 200);
+  EXPECT_EQ(unknown.status, 200);
+  const auto without = [](std::string body, const std::string& id) {
+    return std::regex_replace(body, std::regex(id), "ID");
+  };
+  EXPECT_EQ(without(known.body, kCitizen), without(unknown.body, "УБ00000001"));
+  EXPECT_NE(known.body.find("If there is a Dan account"), std::string::npos);
+  const auto sent = gateway_.Sent();
+  ASSERT_EQ(sent.size(), 1u);
+  const auto code = CodeIn(sent[0].text);
+  ASSERT_EQ(code.size(), 6u);
+
+  constexpr const char* kNew = "a brand new passphrase";
+  const std::string fields = "national_id=" + http::FormEncode(kCitizen) + "&code=" + code +
+                             "&password=a+brand+new+passphrase"
+                             "&password_again=a+brand+new+passphrase";
+  EXPECT_EQ(Call(Method::post, "/dan/reset/verify", {}, fields + "&csrf=y").status, 403);
+  const std::string wrong = code == "000000" ? "111111" : "000000";
+  auto refused = ResetVerify(wrong, kNew);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_NE(refused.body.find("The code is wrong or has expired."), std::string::npos);
+  auto done = ResetVerify(code, kNew);
+  EXPECT_EQ(done.status, 303);
+  EXPECT_EQ(done.Header("Location"), "/dan/login?lang=en&done=reset");
+  EXPECT_TRUE(done.Cookie("dan_session").empty());
+  EXPECT_NE(Call(Method::get, done.Header("Location")).body.find("Your password has been reset."),
+            std::string::npos);
+
+  EXPECT_EQ(Call(Method::get, "/dan/account", signed_in).status, 303);  // every session ended
+  EXPECT_EQ(PostLogin(kCitizen, kPassword).status, 401);
+  EXPECT_EQ(PostLogin(kCitizen, kNew).status, 303);
+  EXPECT_EQ(audit_->List("", "password.reset", 10)->size(), 1u);
+}
+
+TEST_F(LoginPagesTest, ResetOfAnAccountWithTotpAsksForTheApp) {
+  auto account = accounts_->FindByNationalId(kCitizen);
+  ASSERT_TRUE(account.ok() && account->has_value());
+  const auto id = (*account)->id;
+  auto enrolment = accounts_->BeginTotpEnrolment(id);
+  ASSERT_TRUE(enrolment.ok());
+  const auto secret = *crypto::Base32Decode(enrolment->secret_base32);
+  ASSERT_TRUE(accounts_->ConfirmTotpEnrolment(id, crypto::Totp(secret, clock_.Now()), {}).ok());
+  clock_.Advance(std::chrono::seconds(30));
+
+  ASSERT_EQ(PostPreLogin("/dan/reset?lang=en", "national_id=" + http::FormEncode(kCitizen)).status,
+            200);
+  const auto code = CodeIn(gateway_.Sent().at(0).text);
+  constexpr const char* kNew = "a brand new passphrase";
+  auto sms_only = ResetVerify(code, kNew);
+  EXPECT_EQ(sms_only.status, 401);
+  EXPECT_NE(sms_only.body.find("This account has an authenticator app"), std::string::npos);
+  auto done = ResetVerify(code, kNew, crypto::Totp(secret, clock_.Now()));
+  EXPECT_EQ(done.status, 303);
+  EXPECT_EQ(PostLogin(kCitizen, kNew).status, 303);
 }
 
 }  // namespace

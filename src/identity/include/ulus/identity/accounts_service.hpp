@@ -44,6 +44,7 @@ struct AccountServiceOptions {
   // A source address may be a whole office behind one NAT, so its limits are looser.
   ThrottleLimits per_address{20, std::chrono::seconds(1), std::chrono::seconds(60), 50,
                              std::chrono::seconds(15 * 60)};
+  // One-time codes sent to the register's phone, for sign-up and for a password reset alike.
   std::chrono::seconds signup_code_ttl{10 * 60};
   int signup_code_attempts = 5;
   // A new code for the same national ID is sent at most this often (no SMS bombing).
@@ -133,6 +134,29 @@ class AccountService final : public AccountDirectory {
   Result<Account> CompleteSignup(std::string_view national_id, std::string_view code,
                                  std::string_view password, const AttemptContext& context);
 
+  // Password change by a signed-in citizen. kInvalidArgument for a new password that breaks the
+  // sign-up rules (checked first); kUnauthenticated for a wrong current password, which counts as
+  // a failed login of the account's identifier; kRateLimited while that is throttled. On success
+  // every session of the account is ended: the caller opens a new one for the browser that made
+  // the change.
+  Status ChangePassword(std::string_view account_id, std::string_view current_password,
+                        std::string_view new_password, const AttemptContext& context);
+
+  // Password reset, step one. Sends a one-time code to the register's phone when the person has
+  // an active account, or a notice when they have none; paced, timed and limited as sign-up
+  // codes are. Answers Ok alike whether or not anything was sent.
+  Status StartPasswordReset(std::string_view national_id, const AttemptContext& context);
+  // Password reset, step two. When the account has an authenticator app, `second_factor` must be
+  // a TOTP code or an unused recovery code as well, so the phone alone cannot undo a second
+  // factor. kInvalidArgument for a password that breaks the rules (checked before the code);
+  // kUnauthenticated for a wrong, expired or exhausted code (field "code") or a missing or wrong
+  // second factor (field "second_factor", counted as a failed login); kRateLimited while the
+  // identifier is throttled. On success every session of the account is ended.
+  Result<Account> CompletePasswordReset(std::string_view national_id, std::string_view code,
+                                        std::string_view new_password,
+                                        std::string_view second_factor,
+                                        const AttemptContext& context);
+
   // First factor. kUnauthenticated ("national ID or password is wrong") alike for an unknown ID
   // and a wrong password; kRateLimited while throttled or locked.
   Result<FactorResult> LoginWithPassword(std::string_view national_id, std::string_view password,
@@ -205,9 +229,9 @@ struct LoginPagesOptions {
   std::string default_return = "/dan/account";
 };
 
-// Dan's server-rendered login, sign-up and account pages under /dan (no script; Mongolian and
-// English). Pre-login forms carry a double-submit token (cookie "dan_csrf"); signed-in forms the
-// session's CSRF token. The service and sessions must outlive the router.
+// Dan's server-rendered login, sign-up, password reset and account pages under /dan (no script;
+// Mongolian and English). Pre-login forms carry a double-submit token (cookie "dan_csrf");
+// signed-in forms the session's CSRF token. The service and sessions must outlive the router.
 void MountLoginPages(http::Router& router, AccountService& accounts, Sessions& sessions,
                      LoginPagesOptions options = {});
 
