@@ -670,8 +670,10 @@ Status AccountService::ChangePassword(std::string_view account_id,
   ULUS_TRY(s.ReplacePasswordHash(account, stored_hash, new_hash,
                                  s.Event("password.changed", account.id, id_hash, context)));
   ULUS_TRY(s.throttle.Reset(IdentifierKey(id_hash)));
-  // Whoever else held a session, perhaps with the old password, is out.
-  return s.sessions.DestroyAllFor(account.id);
+  // Whoever else held a session or a token, perhaps with the old password, is out.
+  ULUS_TRY(s.sessions.DestroyAllFor(account.id));
+  if (s.options.on_password_replaced) ULUS_TRY(s.options.on_password_replaced(account.id));
+  return Ok();
 }
 
 Status AccountService::StartPasswordReset(std::string_view national_id,
@@ -777,6 +779,7 @@ Result<Account> AccountService::CompletePasswordReset(std::string_view national_
   // their own, no longer hold the identifier back.
   ULUS_TRY(s.throttle.Reset(IdentifierKey(id_hash)));
   ULUS_TRY(s.sessions.DestroyAllFor(account.id));
+  if (s.options.on_password_replaced) ULUS_TRY(s.options.on_password_replaced(account.id));
   return account;
 }
 

@@ -85,6 +85,13 @@ Result<std::unique_ptr<Dan>> Dan::Open(store::Database& db, PersonDirectory& peo
   ULUS_ASSIGN_OR_RETURN(dan->keys_,
                         KeyStore::Open(db, std::move(master_for_keys), key_options, clock));
 
+  // A changed or reset password also ends the account's OpenID Connect grants. The provider is
+  // opened below; the hook runs only once Dan serves.
+  Dan* self = dan.get();
+  options.accounts.on_password_replaced = [self](std::string_view account_id) -> Status {
+    ULUS_TRY(self->oidc_->RevokeAccount(account_id));
+    return Ok();
+  };
   ULUS_ASSIGN_OR_RETURN(dan->accounts_,
                         AccountService::Open(db, people, messages, *dan->audit_, *dan->sessions_,
                                              *dan->master_, options.accounts, clock));

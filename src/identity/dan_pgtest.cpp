@@ -87,7 +87,7 @@ TEST_P(DanPostgresTest, EachTestHasItsOwnSchema) {
       "table_name LIKE 'dan%'",
       name);
   ASSERT_TRUE(tables.ok()) << tables.error().ToString();
-  EXPECT_EQ(*tables, 20);
+  EXPECT_EQ(*tables, 21);
 }
 
 }  // namespace

@@ -1009,6 +1009,32 @@ TEST_P(DanStoreTest, OidcCodeFlowRefreshRotationReuseAndRevocation) {
   EXPECT_EQ(Introspect(r4).json_body["active"], false);
 }
 
+// A changed password ends what the old one bought: refresh families and their access tokens.
+TEST_P(DanStoreTest, PasswordChangeEndsTheAccountsTokens) {
+  Dan* dan = OpenDan();
+  ASSERT_NE(dan, nullptr);
+  auto account = dan->accounts().EnsureDemoAccount(kCitizen, kPassword, {});
+  ASSERT_TRUE(account.ok()) << account.error().ToString();
+  auto created = dan->sessions().Create(account->id, Assurance::kLow, {"pwd"});
+  ASSERT_TRUE(created.ok()) << created.error().ToString();
+  const std::string cookie = created->set_cookie.substr(0, created->set_cookie.find(';'));
+  const Answer tokens = Exchange(PortalCode(cookie));
+  ASSERT_EQ(tokens.status, 200) << tokens.body;
+  const std::string access = tokens.json_body["access_token"];
+  const std::string refresh = tokens.json_body["refresh_token"];
+  ASSERT_EQ(Introspect(access).json_body["active"], true);
+
+  ASSERT_TRUE(
+      dan->accounts().ChangePassword(account->id, kPassword, "a brand new passphrase", ctx_).ok());
+  EXPECT_EQ(Refresh(refresh).json_body["error"], "invalid_grant");
+  EXPECT_EQ(Introspect(access).json_body["active"], false);
+  EXPECT_EQ(CountEvents("oidc.account.revoked"), 1u);
+  // Nothing left to end: a second call finds no family.
+  auto again = dan->oidc().RevokeAccount(account->id);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 0);
+}
+
 TEST_P(DanStoreTest, OidcConsentIsRememberedAndClientsGetTheirOwnTokens) {
   Dan* dan = OpenDan();
   ASSERT_NE(dan, nullptr);

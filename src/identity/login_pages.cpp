@@ -830,7 +830,7 @@ Result<http::Response> PostPassword(const Pages& pages, http::Request& request) 
       return Forbidden(lang, request.target(), Action("/dan/account/password", lang));
     }
     if (auto step_up = NeedStepUp(pages, in, "/dan/account/password")) return std::move(*step_up);
-    const auto again = [&](std::string html, http::Status status) {
+    const auto again = [&](const std::string& html, http::Status status) {
       return PasswordForm(request, lang, in.session, html, status);
     };
     if (form.Value("password") != form.Value("password_again")) {
@@ -956,7 +956,7 @@ Result<http::Response> PostResetVerify(const Pages& pages, http::Request& reques
   }
   const auto csrf = form.Value(kCsrfField);
   const auto national_id = form.Value("national_id");
-  const auto again = [&](std::string html, http::Status status) {
+  const auto again = [&](const std::string& html, http::Status status) {
     return ResetVerifyForm(request, lang, csrf, national_id, html, status);
   };
   if (form.Value("password") != form.Value("password_again")) {

@@ -225,7 +225,8 @@ const std::vector<store::Migration>& OidcProvider::Migrations() {
               " created_at BIGINT NOT NULL,"
               " expires_at BIGINT NOT NULL,"
               " access_jti TEXT) WITHOUT ROWID;"
-              "CREATE INDEX dan_refresh_token_expiry ON dan_refresh_token (expires_at);",
+              "CREATE INDEX dan_refresh_token_expiry ON dan_refresh_token (expires_at);"
+              "CREATE INDEX dan_refresh_token_account ON dan_refresh_token (account_id);",
        // Byte order ("C") for the key, so that a family's range is contiguous in any locale.
        .postgres = "DROP TABLE dan_refresh_token;"
                    "CREATE TABLE dan_refresh_token ("
@@ -239,7 +240,8 @@ const std::vector<store::Migration>& OidcProvider::Migrations() {
                    " created_at BIGINT NOT NULL,"
                    " expires_at BIGINT NOT NULL,"
                    " access_jti TEXT);"
-                   "CREATE INDEX dan_refresh_token_expiry ON dan_refresh_token (expires_at);"},
+                   "CREATE INDEX dan_refresh_token_expiry ON dan_refresh_token (expires_at);"
+                   "CREATE INDEX dan_refresh_token_account ON dan_refresh_token (account_id);"},
   };
   return steps;
 }
@@ -470,6 +472,34 @@ Status OidcProvider::Impl::RevokeJti(store::Connection& tx, const std::string& j
                  " ON CONFLICT DO NOTHING",
                  params));
   return Ok();
+}
+
+Result<int64_t> OidcProvider::RevokeAccount(std::string_view account_id) {
+  Impl& s = *impl_;
+  const TimePoint now = s.clock.Now();
+  std::vector<std::pair<std::string, TimePoint>> to_revoke;
+  int64_t families = 0;
+  ULUS_TRY(s.group.Submit([&](store::Connection& tx) -> Status {
+    to_revoke.clear();
+    families = 0;
+    const store::Value params[] = {std::string(account_id), ToUnixMicros(now)};
+    ULUS_ASSIGN_OR_RETURN(auto rows, tx.Query("SELECT DISTINCT family_id FROM dan_refresh_token"
+                                              " WHERE account_id = $1 AND state = 'active'"
+                                              " AND expires_at > $2",
+                                              params));
+    for (const auto& row : rows) {
+      ULUS_ASSIGN_OR_RETURN(auto more, s.RevokeFamily(tx, row.Text(0), now));
+      to_revoke.insert(to_revoke.end(), more.begin(), more.end());
+      ++families;
+    }
+    if (families == 0) return Ok();
+    return s.audit.Record(
+        tx, {.event = "oidc.account.revoked",
+             .account_id = std::string(account_id),
+             .detail = {{"families", families}, {"access_tokens", to_revoke.size()}}});
+  }));
+  for (const auto& [jti, until] : to_revoke) s.revoked.Add(jti, until);
+  return families;
 }
 
 void OidcProvider::Impl::StartPolling() {

@@ -50,6 +50,9 @@ struct AccountServiceOptions {
   // A new code for the same national ID is sent at most this often (no SMS bombing).
   std::chrono::seconds signup_resend_interval{60};
   std::chrono::seconds challenge_ttl{5 * 60};
+  // Called after a password change or reset has committed, with the account id: Dan ends the
+  // account's OpenID Connect grants there, so a token taken with the old password dies with it.
+  std::function<Status(std::string_view account_id)> on_password_replaced;
 };
 
 // Where an attempt comes from, for throttling and the audit log.

@@ -94,6 +94,9 @@ class OidcProvider {
   // Checks a bearer token for other parts of the platform (Khur, the portal): signature by one of
   // Dan's keys, issuer, typ at+jwt, expiry, and revocation (in memory, no database read).
   [[nodiscard]] Result<AccessTokenInfo> VerifyAccessToken(std::string_view token) const;
+  // Ends every refresh token family of the account and the access tokens issued from them (a
+  // password was changed or reset, an account disabled). Returns how many families ended.
+  Result<int64_t> RevokeAccount(std::string_view account_id);
 
   // Counters for /metrics and tests. client_credentials grants are counted, not written to the
   // audit log: at thousands a second a row each would be most of the database's work.
