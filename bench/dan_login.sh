@@ -3,11 +3,12 @@
 # production cost, a new session row per login, a 303 to the account page. The demo citizen of
 # a small synthetic country logs in again and again over keep-alive connections; every answer
 # must be the 303 of a successful login (wrk reports any other status as an error).
-#   bench/dan_login.sh            (BENCH_DURATION=10s; connections: BENCH_CONNECTIONS=8)
+#   bench/dan_login.sh            (BENCH_DURATION=10s; LOGIN_CONNECTIONS=4)
 # Needs a release build: cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release && cmake --build build/release
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-8}
+# A login costs ~90 ms of one core; a few connections keep both cores busy.
+BENCH_CONNECTIONS=${LOGIN_CONNECTIONS:-4}
 
 ulus=${ULUS_BINARY:-$BENCH_ROOT/build/release/src/app/ulus}
 [ -x "$ulus" ] || { echo "build the release binary first (see the header)" >&2; exit 1; }
@@ -15,7 +16,7 @@ work=$(mktemp -d /tmp/ulus-bench.XXXXXX)
 trap 'kill $ulus_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 
 "$ulus" --log-level warn --data "$work/data" up --people 2000 --port 18080 \
-  --threads "${ULUS_THREADS:-8}" >"$work/up.log" &
+  --threads "${ULUS_THREADS:-4}" >"$work/up.log" &
 ulus_pid=$!
 wait_for_url http://127.0.0.1:18080/healthz
 
