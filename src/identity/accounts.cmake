@@ -1,6 +1,7 @@
 # Accounts, sign-up, login pages, throttling, roles. Defines ulus_identity_accounts and its tests.
 ulus_module(identity_accounts
-  SOURCES accounts.cpp account_api.cpp login_pages.cpp qr_svg.cpp throttle.cpp
+  SOURCES accounts.cpp account_api.cpp account_pages.cpp login_pages.cpp login_pages_common.cpp
+    qr_svg.cpp signup_pages.cpp throttle.cpp
   DEPS ulus_identity_base
   PRIVATE_DEPS spdlog::spdlog PkgConfig::QRENCODE)
 
