@@ -44,8 +44,8 @@ std::pair<size_t, size_t> LineAndColumn(std::string_view text, size_t offset) {
 
 }  // namespace
 
-Request::Request(BeastRequest message, std::string remote_address)
-    : message_(std::move(message)), remote_address_(std::move(remote_address)) {
+Request::Request(BeastRequest message, std::string remote_address, const PeerCertificate* peer)
+    : message_(std::move(message)), remote_address_(std::move(remote_address)), peer_(peer) {
   path_ = PathOfTarget(target());
 }
 

@@ -1,6 +1,12 @@
 #include "ulus/http/server.hpp"
 
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -14,11 +20,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cctype>
 #include <condition_variable>
 #include <ctime>
 #include <limits>
 #include <optional>
 #include <random>
+#include <span>
 #include <thread>
 #include <unordered_map>
 
@@ -54,6 +62,11 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
+// Mutual TLS: intermediates allowed between a client's certificate and a configured CA.
+constexpr int kMaxClientChainDepth = 4;
+// Must be set whenever clients are verified, or OpenSSL refuses to resume their sessions.
+constexpr std::string_view kTlsSessionIdContext = "ulus-http";
 
 std::string_view View(beast::string_view s) {
   return {s.data(), s.size()};
@@ -216,6 +229,84 @@ class RequestMetrics {
   const uint64_t id_;
 };
 
+std::string LowerHex(std::span<const unsigned char> bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (const unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xF];
+  }
+  return out;
+}
+
+// RFC 4514 text, UTF-8 left unescaped so that names in Cyrillic stay readable.
+std::string DistinguishedName(const X509_NAME* name) {
+  const std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+  if (!bio) return {};
+  constexpr auto kFlags = static_cast<unsigned long>(  // NOLINT(google-runtime-int)
+      XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  if (X509_NAME_print_ex(bio.get(), name, 0, kFlags) < 0) return {};
+  std::string out(BIO_ctrl_pending(bio.get()), '\0');
+  if (out.empty()) return out;
+  const int n = BIO_read(bio.get(), out.data(), static_cast<int>(out.size()));
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return out;
+}
+
+// The last CN, which is the most specific one in the usual root-first encoding.
+std::string CommonName(const X509_NAME* name) {
+  int index = -1;
+  int last = -1;
+  while ((index = X509_NAME_get_index_by_NID(name, NID_commonName, index)) >= 0) last = index;
+  if (last < 0) return {};
+  unsigned char* utf8 = nullptr;
+  const int length =
+      ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last)));
+  if (length < 0) return {};
+  std::string out(reinterpret_cast<const char*>(utf8), static_cast<size_t>(length));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+std::string SerialHex(const X509* cert) {
+  const std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(
+      ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr), &BN_free);
+  if (!bn) return {};
+  char* hex = BN_bn2hex(bn.get());
+  if (hex == nullptr) return {};
+  std::string out(hex);
+  OPENSSL_free(hex);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // BN_bn2hex pads to whole bytes; the serial is a number, so drop the padding.
+  const size_t digits = out.starts_with('-') ? 1 : 0;
+  while (out.size() > digits + 1 && out[digits] == '0') out.erase(digits, 1);
+  return out;
+}
+
+std::chrono::system_clock::time_point TimeOf(const ASN1_TIME* time) {
+  std::tm tm{};
+  if (ASN1_TIME_to_tm(time, &tm) != 1) return {};
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+// The client's certificate if it presented one and OpenSSL verified it during the handshake.
+std::optional<PeerCertificate> VerifiedPeer(const SSL* ssl) {
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (cert == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return std::nullopt;
+  PeerCertificate peer;
+  peer.subject = DistinguishedName(X509_get_subject_name(cert));
+  peer.issuer = DistinguishedName(X509_get_issuer_name(cert));
+  peer.common_name = CommonName(X509_get_subject_name(cert));
+  peer.serial = SerialHex(cert);
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int digest_size = 0;
+  if (X509_digest(cert, EVP_sha256(), digest.data(), &digest_size) != 1) return std::nullopt;
+  peer.sha256 = LowerHex(std::span(digest.data(), digest_size));
+  peer.not_after = TimeOf(X509_get0_notAfter(cert));
+  return peer;
+}
+
 // The part of a connection the server reaches from other threads: both calls post to the
 // connection's strand.
 class SessionBase {
@@ -257,7 +348,16 @@ class ServerImpl final : public Server {
   ~ServerImpl() override { Stop(std::chrono::milliseconds(0)); }
 
   ulus::Status LoadTls() {
+    if (options_.tls_client_optional && options_.tls_client_ca_file.empty()) {
+      return Error::InvalidArgument("tls_client_optional needs tls_client_ca_file",
+                                    "tls_client_optional");
+    }
     if (options_.tls_certificate_file.empty() && options_.tls_private_key_file.empty()) {
+      if (!options_.tls_client_ca_file.empty()) {
+        return Error::InvalidArgument(
+            "client certificates need TLS: set tls_certificate_file and tls_private_key_file",
+            "tls_client_ca_file");
+      }
       return Ok();
     }
     if (options_.tls_certificate_file.empty() || options_.tls_private_key_file.empty()) {
@@ -287,6 +387,32 @@ class ServerImpl final : public Server {
               "' or it does not match the certificate" + (ec ? ": " + ec.message() : std::string()),
           "tls_private_key_file");
     }
+    return LoadClientCas();
+  }
+
+  // Mutual TLS: trust only the configured CAs for clients and name them in the handshake's
+  // CertificateRequest so that a client holding several certificates picks the right one.
+  ulus::Status LoadClientCas() {
+    if (options_.tls_client_ca_file.empty()) return Ok();
+    SSL_CTX* ctx = tls_->native_handle();
+    const char* file = options_.tls_client_ca_file.c_str();
+    STACK_OF(X509_NAME)* names = nullptr;
+    if (SSL_CTX_load_verify_locations(ctx, file, nullptr) != 1 ||
+        (names = SSL_load_client_CA_file(file)) == nullptr) {
+      ERR_clear_error();  // leave no stale error for the next OpenSSL call on this thread
+      return Error::InvalidArgument(
+          "cannot load client CA certificates from '" + options_.tls_client_ca_file + "'",
+          "tls_client_ca_file");
+    }
+    SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
+    const int mode = options_.tls_client_optional
+                         ? SSL_VERIFY_PEER
+                         : SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+    SSL_CTX_set_verify(ctx, mode, nullptr);
+    SSL_CTX_set_verify_depth(ctx, kMaxClientChainDepth);
+    SSL_CTX_set_session_id_context(
+        ctx, reinterpret_cast<const unsigned char*>(kTlsSessionIdContext.data()),
+        static_cast<unsigned int>(kTlsSessionIdContext.size()));
     return Ok();
   }
 
@@ -559,6 +685,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       spdlog::debug("http: TLS handshake with {} failed: {}", remote_address_, ec.message());
       return;  // the destructor closes the socket
     }
+    if constexpr (kTls) peer_ = VerifiedPeer(stream_.native_handle());
     ReadRequest();
   }
 
@@ -669,7 +796,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       request_id_ = NewRequestId();
       message.set(kRequestIdHeader, request_id_);
     }
-    Request request(parser_->release(), remote_address_);
+    Request request(parser_->release(), remote_address_, peer_ ? &*peer_ : nullptr);
     Write(Dispatch(request));
   }
 
@@ -814,6 +941,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   const ServerOptions& options_;
   Stream stream_;
   std::string remote_address_;
+  std::optional<PeerCertificate> peer_;  // set after a TLS handshake with a client certificate
   beast::flat_buffer buffer_;
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   Phase phase_ = Phase::kIdle;

@@ -2,6 +2,7 @@
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,11 +20,25 @@ using Status = beast_http::status;
 using BeastRequest = beast_http::request<beast_http::string_body>;
 using BeastResponse = beast_http::response<beast_http::string_body>;
 
+// Who the peer of a mutually authenticated TLS connection is: its leaf certificate, already
+// verified by the server against ServerOptions::tls_client_ca_file during the handshake. Read once
+// per connection and shared by every request on it. Strings are UTF-8.
+struct PeerCertificate {
+  std::string subject;      // RFC 4514 (RFC 2253 order) DN, e.g. "CN=node-1,O=Khur,C=MN"
+  std::string issuer;       // the same for the issuing CA
+  std::string common_name;  // the subject's most specific CN; empty when it has none
+  std::string serial;       // lowercase hex, no leading zeros ("-" first if negative)
+  std::string sha256;       // SHA-256 of the DER certificate, 64 lowercase hex digits
+  std::chrono::system_clock::time_point not_after;
+};
+
 // An incoming request as a handler sees it: the parsed message, the matched path parameters and
-// the peer's address. Owned by the connection that read it; valid for the handler's call.
+// the peer's address and, over mutual TLS, certificate. Owned by the connection that read it;
+// valid for the handler's call.
 class Request {
  public:
-  Request(BeastRequest message, std::string remote_address);
+  // `peer` is owned by the connection and must outlive the request; null when there is none.
+  Request(BeastRequest message, std::string remote_address, const PeerCertificate* peer = nullptr);
   // path() and route_pattern() view into storage a copy would not own.
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
@@ -35,6 +50,9 @@ class Request {
   [[nodiscard]] std::string_view body() const { return message_.body(); }
   [[nodiscard]] const std::string& remote_address() const { return remote_address_; }
   [[nodiscard]] const BeastRequest& message() const { return message_; }
+  // The verified client certificate over mutual TLS; null over plain HTTP, over TLS without
+  // tls_client_ca_file, and when an optional client certificate was not presented.
+  [[nodiscard]] const PeerCertificate* peer() const { return peer_; }
 
   // A header's value, or empty when absent. Names are case-insensitive.
   [[nodiscard]] std::string_view Header(std::string_view name) const;
@@ -57,6 +75,7 @@ class Request {
  private:
   BeastRequest message_;
   std::string remote_address_;
+  const PeerCertificate* peer_;
   std::string_view path_;
   std::string_view route_pattern_;
   std::vector<std::pair<std::string, std::string>> params_;

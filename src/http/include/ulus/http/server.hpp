@@ -33,6 +33,15 @@ struct ServerOptions {
   // TLS when both are set: PEM certificate chain and private key. TLS 1.2+ only.
   std::string tls_certificate_file;
   std::string tls_private_key_file;
+  // Mutual TLS (needs the two above): a PEM bundle of the CAs that issue client certificates.
+  // When set, a client must present a certificate chaining to one of them (through at
+  // most four intermediates), valid now and fit for client authentication, or the
+  // handshake fails before any request is read; handlers find it in Request::peer(). Only these
+  // CAs are trusted for clients, never the system's. No revocation (CRL/OCSP) check is made.
+  std::string tls_client_ca_file;
+  // With tls_client_ca_file: a client may also connect without a certificate (its requests have
+  // no peer()); one that presents a certificate must still present a valid one.
+  bool tls_client_optional = false;
 
   std::string service_name = "ulus";  // for /healthz and /openapi.json's info
   std::string version = "0.1.0";
