@@ -1,0 +1,315 @@
+#include "ulus/exchange/batch_signer.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+#include "ulus/crypto/encoding.hpp"
+
+namespace ulus::exchange {
+namespace {
+
+constexpr uint8_t kLeafPrefix = 0x00;
+constexpr uint8_t kNodePrefix = 0x01;
+// A batch never holds 2^32 messages, so no path is longer than this.
+constexpr size_t kMaxPathLength = 32;
+constexpr size_t kMaxSerializedLength = 16 * 1024;
+
+Error Invalid(std::string message) {
+  return Error::InvalidArgument(std::move(message), "batch_signature");
+}
+
+std::optional<crypto::Sha256Digest> DigestFromBase64Url(const nlohmann::json& j) {
+  if (!j.is_string()) {
+    return std::nullopt;
+  }
+  auto bytes = crypto::Base64UrlDecode(j.get<std::string>());
+  if (!bytes || bytes->size() != crypto::Sha256Digest{}.size()) {
+    return std::nullopt;
+  }
+  crypto::Sha256Digest d{};
+  std::copy(bytes->begin(), bytes->end(), d.begin());
+  return d;
+}
+
+}  // namespace
+
+crypto::Sha256Digest MerkleLeafHash(const crypto::Sha256Digest& message_digest) {
+  std::vector<uint8_t> buf;
+  buf.reserve(1 + message_digest.size());
+  buf.push_back(kLeafPrefix);
+  buf.insert(buf.end(), message_digest.begin(), message_digest.end());
+  return crypto::Sha256(buf);
+}
+
+crypto::Sha256Digest MerkleNodeHash(const crypto::Sha256Digest& left,
+                                    const crypto::Sha256Digest& right) {
+  std::vector<uint8_t> buf;
+  buf.reserve(1 + left.size() + right.size());
+  buf.push_back(kNodePrefix);
+  buf.insert(buf.end(), left.begin(), left.end());
+  buf.insert(buf.end(), right.begin(), right.end());
+  return crypto::Sha256(buf);
+}
+
+std::string BatchSigningInput(const BatchSignature& sig) {
+  std::string out = "ulus.khur.batch.v1\n";
+  out += crypto::HexEncode(sig.root);
+  out += '\n';
+  out += std::to_string(sig.leaf_count);
+  out += '\n';
+  out += std::to_string(ToUnixMicros(sig.signed_at));
+  out += '\n';
+  out += sig.kid;
+  out += '\n';
+  out += crypto::AlgName(sig.alg);
+  return out;
+}
+
+Status VerifyBatchSignature(const crypto::Sha256Digest& message_digest, const BatchSignature& sig,
+                            const crypto::PublicKey& key) {
+  if (sig.leaf_count == 0 || sig.leaf_index >= sig.leaf_count) {
+    return Invalid("batch signature: leaf index outside the batch");
+  }
+  if (sig.kid != key.Kid()) {
+    return Error::PermissionDenied("batch signature: signed by key '" + sig.kid + "', not by '" +
+                                   key.Kid() + "'");
+  }
+  crypto::Sha256Digest h = MerkleLeafHash(message_digest);
+  uint64_t index = sig.leaf_index;
+  uint64_t width = sig.leaf_count;
+  size_t used = 0;
+  while (width > 1) {
+    const bool has_sibling = (index % 2 == 1) || (index + 1 < width);
+    if (has_sibling) {
+      if (used >= sig.audit_path.size()) {
+        return Error::PermissionDenied("batch signature: audit path too short");
+      }
+      const auto& sibling = sig.audit_path[used++];
+      h = (index % 2 == 1) ? MerkleNodeHash(sibling, h) : MerkleNodeHash(h, sibling);
+    }
+    index /= 2;
+    width = (width + 1) / 2;
+  }
+  if (used != sig.audit_path.size()) {
+    return Error::PermissionDenied("batch signature: audit path too long");
+  }
+  if (!crypto::ConstantTimeEquals(h, sig.root)) {
+    return Error::PermissionDenied("batch signature: message is not in the signed batch");
+  }
+  const std::string input = BatchSigningInput(sig);
+  if (auto st = key.Verify(sig.alg, crypto::AsBytes(input), sig.signature); !st.ok()) {
+    return Error::PermissionDenied("batch signature: root signature does not verify");
+  }
+  return Ok();
+}
+
+std::string SerializeBatchSignature(const BatchSignature& sig) {
+  nlohmann::json path = nlohmann::json::array();
+  for (const auto& p : sig.audit_path) {
+    path.push_back(crypto::Base64UrlEncode(p));
+  }
+  nlohmann::json j = {
+      {"alg", std::string(crypto::AlgName(sig.alg))},
+      {"at", ToUnixMicros(sig.signed_at)},
+      {"i", sig.leaf_index},
+      {"kid", sig.kid},
+      {"n", sig.leaf_count},
+      {"path", std::move(path)},
+      {"root", crypto::Base64UrlEncode(sig.root)},
+      {"sig", crypto::Base64UrlEncode(sig.signature)},
+  };
+  return crypto::Base64UrlEncode(crypto::AsBytes(j.dump()));
+}
+
+Result<BatchSignature> ParseBatchSignature(std::string_view text) {
+  if (text.empty() || text.size() > kMaxSerializedLength) {
+    return Invalid("batch signature: empty or too long");
+  }
+  auto raw = crypto::Base64UrlDecode(text);
+  if (!raw) {
+    return Invalid("batch signature: not base64url");
+  }
+  nlohmann::json j = nlohmann::json::parse(raw->begin(), raw->end(), nullptr, false);
+  if (!j.is_object() || j.size() != 8) {
+    return Invalid("batch signature: not an object with exactly its eight members");
+  }
+  for (const char* key : {"alg", "at", "i", "kid", "n", "path", "root", "sig"}) {
+    if (!j.contains(key)) {
+      return Invalid(std::string("batch signature: missing '") + key + "'");
+    }
+  }
+  BatchSignature sig;
+  const auto& alg = j["alg"];
+  std::optional<crypto::SignatureAlg> parsed_alg;
+  if (alg.is_string()) {
+    parsed_alg = crypto::AlgFromName(alg.get<std::string>());
+  }
+  if (!parsed_alg) {
+    return Invalid("batch signature: unknown 'alg'");
+  }
+  sig.alg = *parsed_alg;
+  if (!j["at"].is_number_integer()) {
+    return Invalid("batch signature: 'at' must be an integer");
+  }
+  sig.signed_at = FromUnixMicros(j["at"].get<int64_t>());
+  for (const char* key : {"i", "n"}) {
+    const auto& v = j[key];
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX) {
+      return Invalid(std::string("batch signature: '") + key +
+                     "' must be a small unsigned integer");
+    }
+  }
+  sig.leaf_index = j["i"].get<uint32_t>();
+  sig.leaf_count = j["n"].get<uint32_t>();
+  if (sig.leaf_count == 0 || sig.leaf_index >= sig.leaf_count) {
+    return Invalid("batch signature: leaf index outside the batch");
+  }
+  if (!j["kid"].is_string() || j["kid"].get<std::string>().empty()) {
+    return Invalid("batch signature: 'kid' must be a non-empty string");
+  }
+  sig.kid = j["kid"].get<std::string>();
+  const auto& path = j["path"];
+  if (!path.is_array() || path.size() > kMaxPathLength) {
+    return Invalid("batch signature: 'path' must be a short array");
+  }
+  for (const auto& p : path) {
+    auto d = DigestFromBase64Url(p);
+    if (!d) {
+      return Invalid("batch signature: a path entry is not a base64url SHA-256 digest");
+    }
+    sig.audit_path.push_back(*d);
+  }
+  auto root = DigestFromBase64Url(j["root"]);
+  if (!root) {
+    return Invalid("batch signature: 'root' is not a base64url SHA-256 digest");
+  }
+  sig.root = *root;
+  std::optional<std::vector<uint8_t>> signature;
+  if (j["sig"].is_string()) {
+    signature = crypto::Base64UrlDecode(j["sig"].get<std::string>());
+  }
+  if (!signature || signature->empty()) {
+    return Invalid("batch signature: 'sig' is not base64url");
+  }
+  sig.signature = std::move(*signature);
+  // Only the canonical form is accepted, so one signature has one spelling in the log.
+  if (SerializeBatchSignature(sig) != text) {
+    return Invalid("batch signature: not in canonical form");
+  }
+  return sig;
+}
+
+struct BatchSigner::Item {
+  crypto::Sha256Digest digest{};
+  std::optional<Result<BatchSignature>> result;
+};
+
+BatchSigner::BatchSigner(const crypto::Signer& signer, BatchSignerOptions options,
+                         const Clock& clock)
+    : signer_(signer), options_(options), clock_(clock) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+BatchSigner::~BatchSigner() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  work_ready_.notify_all();
+  thread_.join();
+}
+
+Result<BatchSignature> BatchSigner::Sign(const crypto::Sha256Digest& message_digest) {
+  Item item;
+  item.digest = message_digest;
+  std::unique_lock lock(mu_);
+  if (stopping_) {
+    return Error::Unavailable("batch signer is shutting down");
+  }
+  queue_.push_back(&item);
+  work_ready_.notify_all();
+  done_.wait(lock, [&] { return item.result.has_value(); });
+  return std::move(*item.result);
+}
+
+BatchSigner::Stats BatchSigner::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void BatchSigner::Run() {
+  const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) {
+      return;  // stopping, nothing left
+    }
+    // Let the batch fill for one window unless it is already full or we are stopping.
+    const auto deadline = std::chrono::steady_clock::now() + options_.window;
+    work_ready_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= max_batch; });
+    std::vector<Item*> batch;
+    while (!queue_.empty() && batch.size() < max_batch) {
+      batch.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lock.unlock();
+    SignBatch(batch);
+    lock.lock();
+    stats_.batches++;
+    stats_.messages += batch.size();
+    done_.notify_all();
+  }
+}
+
+void BatchSigner::SignBatch(std::vector<Item*>& batch) {
+  // levels[0] are the leaves; each next level halves, promoting an odd last node.
+  std::vector<std::vector<crypto::Sha256Digest>> levels(1);
+  levels[0].reserve(batch.size());
+  for (const Item* item : batch) {
+    levels[0].push_back(MerkleLeafHash(item->digest));
+  }
+  while (levels.back().size() > 1) {
+    const auto& below = levels.back();
+    std::vector<crypto::Sha256Digest> above;
+    above.reserve((below.size() + 1) / 2);
+    for (size_t i = 0; i < below.size(); i += 2) {
+      above.push_back(i + 1 < below.size() ? MerkleNodeHash(below[i], below[i + 1]) : below[i]);
+    }
+    levels.push_back(std::move(above));
+  }
+
+  BatchSignature base;
+  base.root = levels.back()[0];
+  base.leaf_count = static_cast<uint32_t>(batch.size());
+  base.kid = signer_.Kid();
+  base.alg = signer_.Alg();
+  // Microseconds, the precision the serialized form keeps.
+  base.signed_at = FromUnixMicros(ToUnixMicros(clock_.Now()));
+  const std::string input = BatchSigningInput(base);
+  auto signature = signer_.Sign(crypto::AsBytes(input));
+
+  std::lock_guard lock(mu_);  // results are read by callers under mu_
+  for (size_t leaf = 0; leaf < batch.size(); ++leaf) {
+    if (!signature.ok()) {
+      batch[leaf]->result = signature.error();
+      continue;
+    }
+    BatchSignature sig = base;
+    sig.signature = *signature;
+    sig.leaf_index = static_cast<uint32_t>(leaf);
+    size_t index = leaf;
+    for (size_t level = 0; level + 1 < levels.size(); ++level) {
+      const size_t sibling = index ^ 1U;
+      if (sibling < levels[level].size()) {
+        sig.audit_path.push_back(levels[level][sibling]);
+      }
+      index /= 2;
+    }
+    batch[leaf]->result = std::move(sig);
+  }
+}
+
+}  // namespace ulus::exchange

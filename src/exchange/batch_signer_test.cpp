@@ -1,0 +1,221 @@
+#include "ulus/exchange/batch_signer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ulus/crypto/encoding.hpp"
+
+namespace ulus::exchange {
+namespace {
+
+crypto::Sha256Digest DigestOf(int i) {
+  return crypto::Sha256("message " + std::to_string(i));
+}
+
+crypto::SigningKey NewKey() {
+  auto key = crypto::SigningKey::Generate(crypto::SignatureAlg::kEs256);
+  EXPECT_TRUE(key.ok());
+  return std::move(key).value();
+}
+
+TEST(BatchSignerTest, OneSignerVerifies) {
+  auto key = NewKey();
+  BatchSigner signer(key);
+  auto sig = signer.Sign(DigestOf(1));
+  ASSERT_TRUE(sig.ok()) << sig.error().ToString();
+  EXPECT_EQ(sig->leaf_count, 1U);
+  EXPECT_TRUE(sig->audit_path.empty());
+  EXPECT_EQ(sig->kid, key.Kid());
+  EXPECT_TRUE(VerifyBatchSignature(DigestOf(1), *sig, key.Public()).ok());
+  EXPECT_FALSE(VerifyBatchSignature(DigestOf(2), *sig, key.Public()).ok());
+}
+
+TEST(BatchSignerTest, ManyConcurrentSignersAllVerifyAndShareBatches) {
+  constexpr int kThreads = 16;
+  constexpr int kPerThread = 500;
+  auto key = NewKey();
+  BatchSigner signer(key);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const auto digest = DigestOf(t * kPerThread + i);
+        auto sig = signer.Sign(digest);
+        if (!sig.ok() || !VerifyBatchSignature(digest, *sig, key.Public()).ok()) {
+          ++failures;
+          continue;
+        }
+        auto parsed = ParseBatchSignature(SerializeBatchSignature(*sig));
+        if (!parsed.ok() || !(*parsed == *sig)) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  const auto stats = signer.stats();
+  EXPECT_EQ(stats.messages, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_LT(stats.batches, stats.messages / 2) << "batching did not happen";
+}
+
+// A batch of odd size exercises the promotion rule at several levels.
+std::vector<BatchSignature> SignBatchOf(const crypto::Signer& key, int n) {
+  BatchSignerOptions options;
+  options.window = std::chrono::milliseconds(200);
+  options.max_batch = static_cast<size_t>(n);
+  BatchSigner signer(key, options);
+  std::vector<BatchSignature> sigs(static_cast<size_t>(n));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      auto sig = signer.Sign(DigestOf(i));
+      ASSERT_TRUE(sig.ok());
+      sigs[static_cast<size_t>(i)] = *sig;
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(signer.stats().batches, 1U);
+  return sigs;
+}
+
+TEST(BatchSignerTest, OddBatchVerifiesEveryLeaf) {
+  auto key = NewKey();
+  auto sigs = SignBatchOf(key, 7);
+  for (int i = 0; i < 7; ++i) {
+    const auto& sig = sigs[static_cast<size_t>(i)];
+    EXPECT_EQ(sig.leaf_count, 7U);
+    EXPECT_EQ(sig.root, sigs[0].root);
+    EXPECT_TRUE(VerifyBatchSignature(DigestOf(i), sig, key.Public()).ok()) << i;
+  }
+}
+
+TEST(BatchSignerTest, TamperingFails) {
+  auto key = NewKey();
+  auto sigs = SignBatchOf(key, 5);
+  // Leaves are in arrival order; find which message took which leaf.
+  std::vector<crypto::Sha256Digest> at_leaf(5);
+  for (int i = 0; i < 5; ++i) {
+    at_leaf[sigs[static_cast<size_t>(i)].leaf_index] = DigestOf(i);
+  }
+  // Leaf 1 has a sibling at every level: [0,1] [01,23] [0123,4].
+  const auto digest = at_leaf[1];
+  BatchSignature good;
+  for (const auto& s : sigs) {
+    if (s.leaf_index == 1) {
+      good = s;
+    }
+  }
+  ASSERT_TRUE(VerifyBatchSignature(digest, good, key.Public()).ok());
+
+  auto other_digest = digest;
+  other_digest[0] ^= 1;
+  EXPECT_FALSE(VerifyBatchSignature(other_digest, good, key.Public()).ok());
+
+  auto bad = good;
+  bad.audit_path[1][5] ^= 1;
+  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+
+  bad = good;
+  bad.audit_path.pop_back();
+  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+
+  bad = good;
+  bad.leaf_index = 0;
+  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+
+  bad = good;
+  bad.root[31] ^= 1;
+  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+
+  bad = good;
+  bad.signature[10] ^= 1;
+  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+
+  bad = good;
+  bad.signed_at += std::chrono::seconds(1);
+  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+
+  bad = good;
+  bad.leaf_count = 6;
+  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+
+  // A leaf hash cannot pass as an inner node: the digest of leaves 0 and 1 as one message.
+  bad = good;
+  bad.leaf_index = 0;
+  bad.leaf_count = 3;
+  bad.audit_path = {good.audit_path[1], good.audit_path[2]};
+  EXPECT_FALSE(
+      VerifyBatchSignature(MerkleNodeHash(MerkleLeafHash(at_leaf[0]), MerkleLeafHash(at_leaf[1])),
+                           bad, key.Public())
+          .ok());
+}
+
+TEST(BatchSignerTest, AnotherKeyFails) {
+  auto key = NewKey();
+  auto other = NewKey();
+  BatchSigner signer(key);
+  auto sig = signer.Sign(DigestOf(1));
+  ASSERT_TRUE(sig.ok());
+  EXPECT_FALSE(VerifyBatchSignature(DigestOf(1), *sig, other.Public()).ok());
+  // Even when the other key claims the signer's kid.
+  EXPECT_FALSE(VerifyBatchSignature(DigestOf(1), *sig, other.Public().WithKid(key.Kid())).ok());
+}
+
+TEST(BatchSignerTest, ParseIsStrict) {
+  auto key = NewKey();
+  auto sigs = SignBatchOf(key, 3);
+  const std::string text = SerializeBatchSignature(sigs[2]);
+  auto parsed = ParseBatchSignature(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.error().ToString();
+  EXPECT_EQ(*parsed, sigs[2]);
+
+  auto json_of = [](const std::string& s) {
+    auto raw = crypto::Base64UrlDecode(s);
+    return nlohmann::json::parse(raw->begin(), raw->end());
+  };
+  auto encode = [](const nlohmann::json& j) {
+    return crypto::Base64UrlEncode(crypto::AsBytes(j.dump()));
+  };
+  const auto j = json_of(text);
+  EXPECT_TRUE(ParseBatchSignature(encode(j)).ok());
+
+  auto extra = j;
+  extra["x"] = 1;
+  EXPECT_FALSE(ParseBatchSignature(encode(extra)).ok());
+  auto missing = j;
+  missing.erase("kid");
+  EXPECT_FALSE(ParseBatchSignature(encode(missing)).ok());
+  auto index = j;
+  index["i"] = 3;
+  EXPECT_FALSE(ParseBatchSignature(encode(index)).ok());
+  auto negative = j;
+  negative["i"] = -1;
+  EXPECT_FALSE(ParseBatchSignature(encode(negative)).ok());
+  auto short_root = j;
+  short_root["root"] = "AAAA";
+  EXPECT_FALSE(ParseBatchSignature(encode(short_root)).ok());
+  auto alg = j;
+  alg["alg"] = "none";
+  EXPECT_FALSE(ParseBatchSignature(encode(alg)).ok());
+  auto path_type = j;
+  path_type["path"] = "x";
+  EXPECT_FALSE(ParseBatchSignature(encode(path_type)).ok());
+
+  EXPECT_FALSE(ParseBatchSignature("").ok());
+  EXPECT_FALSE(ParseBatchSignature("not base64!").ok());
+  EXPECT_FALSE(ParseBatchSignature(text + "A").ok());
+  EXPECT_FALSE(ParseBatchSignature(crypto::Base64UrlEncode(crypto::AsBytes("[1,2]"))).ok());
+}
+
+}  // namespace
+}  // namespace ulus::exchange

@@ -1,0 +1,16 @@
+# The message log. Defines ulus_exchange_log (DEPS ulus_core ulus_crypto ulus_store).
+ulus_module(exchange_log
+  SOURCES
+    ${CMAKE_CURRENT_SOURCE_DIR}/batch_signer.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/message_log.cpp
+  DEPS ulus_core ulus_crypto ulus_store
+  PRIVATE_DEPS spdlog::spdlog nlohmann_json::nlohmann_json)
+
+if(ULUS_BUILD_TESTS)
+  ulus_test(exchange_batch_signer_test
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/batch_signer_test.cpp
+    DEPS ulus_exchange_log ulus_crypto)
+  ulus_test(exchange_message_log_test
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/message_log_test.cpp
+    DEPS ulus_exchange_log ulus_store ulus_crypto)
+endif()
