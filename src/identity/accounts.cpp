@@ -380,6 +380,37 @@ struct AccountService::Impl {
         std::chrono::duration_cast<std::chrono::minutes>(options.signup_code_ttl).count());
   }
 
+  // The first step shared by sign-up and password reset: a code to the register's phone, or
+  // `notice` instead when it is not empty, paced and audited by the row in `flow.table`.
+  struct PhoneCodeFlow {
+    std::string_view table;
+    std::string_view event;
+    std::string_view label_mn;  // "бүртгүүлэх", as in "Дан: бүртгүүлэх код 123456"
+    std::string_view label_en;  // "sign-up", as in "Dan: your sign-up code is 123456"
+  };
+  Status SendPhoneCode(const PhoneCodeFlow& flow, const std::string& nid, const std::string& phone,
+                       std::string_view account_id, std::string_view kind,
+                       const std::string& notice, const AttemptContext& context) {
+    const std::string code = notice.empty() ? NewSignupCode() : std::string();
+    ULUS_ASSIGN_OR_RETURN(const bool send,
+                          StorePhoneCode(flow.table, nid, code,
+                                         Event(std::string(flow.event), account_id,
+                                               IdentifierHash(nid), context, {{"kind", kind}})));
+    if (!send) return Ok();
+    if (!notice.empty()) {
+      SendToPhone(phone, notice, flow.label_en);
+      return Ok();
+    }
+    const auto minutes = CodeMinutes();
+    SendToPhone(phone,
+                "Дан: " + std::string(flow.label_mn) + " код " + code + ". " + minutes +
+                    " минут хүчинтэй. Хэнд ч бүү хэл.\nDan: your " + std::string(flow.label_en) +
+                    " code is " + code + ". It is valid for " + minutes +
+                    " minutes. Do not share it.",
+                flow.label_en);
+    return Ok();
+  }
+
   // A delivery failure is logged, not returned: the answer must not depend on who exists.
   void SendToPhone(const std::string& phone, std::string text, std::string_view what) {
     OutgoingMessage message;
@@ -583,33 +614,16 @@ Status AccountService::StartSignup(std::string_view national_id, const AttemptCo
   if (!person || !person->alive || person->phone.empty()) return Ok();
   ULUS_ASSIGN_OR_RETURN(auto existing, FindByNationalId(nid));
   const bool registered = existing.has_value();
-
   // A registered person gets a notice instead of a code; the row still paces the messages.
-  const std::string code = registered ? std::string() : NewSignupCode();
-  ULUS_ASSIGN_OR_RETURN(
-      const bool send,
-      s.StorePhoneCode(kSignupCodes, nid, code,
-                       s.Event("signup.code_sent", registered ? existing->id : std::string(),
-                               IdentifierHash(nid), context,
-                               {{"kind", registered ? "already_registered" : "code"}})));
-  if (!send) return Ok();
-
-  const auto minutes = s.CodeMinutes();
-  if (registered) {
-    s.SendToPhone(person->phone,
-                  "Дан: таны регистрийн дугаар дээр бүртгэл аль хэдийн үүссэн байна. Та биш бол "
-                  "энэ мессежийг үл тоомсорлоно уу.\n"
-                  "Dan: an account already exists for your national ID. If this was not you, "
-                  "ignore this message.",
-                  "sign-up");
-  } else {
-    s.SendToPhone(person->phone,
-                  "Дан: бүртгүүлэх код " + code + ". " + minutes +
-                      " минут хүчинтэй. Хэнд ч бүү хэл.\nDan: your sign-up code is " + code +
-                      ". It is valid for " + minutes + " minutes. Do not share it.",
-                  "sign-up");
-  }
-  return Ok();
+  return s.SendPhoneCode(
+      {kSignupCodes, "signup.code_sent", "бүртгүүлэх", "sign-up"}, nid, person->phone,
+      registered ? existing->id : std::string(), registered ? "already_registered" : "code",
+      registered ? "Дан: таны регистрийн дугаар дээр бүртгэл аль хэдийн үүссэн байна. Та биш бол "
+                   "энэ мессежийг үл тоомсорлоно уу.\n"
+                   "Dan: an account already exists for your national ID. If this was not you, "
+                   "ignore this message."
+                 : "",
+      context);
 }
 
 Result<Account> AccountService::CompleteSignup(std::string_view national_id, std::string_view code,
@@ -689,34 +703,17 @@ Status AccountService::StartPasswordReset(std::string_view national_id,
   // A disabled account is the service desk's to restore, not a text message's.
   if (account && account->status != "active") return Ok();
   const bool has_account = account.has_value();
-
   // A person without an account gets a notice instead of a code, as sign-up does the other way.
-  const std::string code = has_account ? NewSignupCode() : std::string();
-  ULUS_ASSIGN_OR_RETURN(
-      const bool send,
-      s.StorePhoneCode(
-          kResetCodes, nid, code,
-          s.Event("password.reset_code_sent", has_account ? account->id : std::string(),
-                  IdentifierHash(nid), context, {{"kind", has_account ? "code" : "no_account"}})));
-  if (!send) return Ok();
-
-  const auto minutes = s.CodeMinutes();
-  if (!has_account) {
-    s.SendToPhone(person->phone,
-                  "Дан: таны регистрийн дугаараар нууц үг сэргээхийг хүссэн боловч бүртгэл "
-                  "байхгүй байна. Та бүртгүүлж болно. Та биш бол энэ мессежийг үл тоомсорлоно уу."
-                  "\nDan: someone asked to reset the password of a Dan account for your national "
-                  "ID, but there is none; you can sign up instead. If this was not you, ignore "
-                  "this message.",
-                  "password reset");
-  } else {
-    s.SendToPhone(person->phone,
-                  "Дан: нууц үг сэргээх код " + code + ". " + minutes +
-                      " минут хүчинтэй. Хэнд ч бүү хэл.\nDan: your password reset code is " + code +
-                      ". It is valid for " + minutes + " minutes. Do not share it.",
-                  "password reset");
-  }
-  return Ok();
+  return s.SendPhoneCode(
+      {kResetCodes, "password.reset_code_sent", "нууц үг сэргээх", "password reset"}, nid,
+      person->phone, has_account ? account->id : std::string(), has_account ? "code" : "no_account",
+      has_account ? ""
+                  : "Дан: таны регистрийн дугаараар нууц үг сэргээхийг хүссэн боловч бүртгэл "
+                    "байхгүй байна. Та бүртгүүлж болно. Та биш бол энэ мессежийг үл тоомсорлоно "
+                    "уу.\nDan: someone asked to reset the password of a Dan account for your "
+                    "national ID, but there is none; you can sign up instead. If this was not "
+                    "you, ignore this message.",
+      context);
 }
 
 Result<Account> AccountService::CompletePasswordReset(std::string_view national_id,
