@@ -1,10 +1,9 @@
 #include "demo_accounts.hpp"
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "private_file.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/crypto/random.hpp"
 
@@ -50,19 +49,7 @@ Status WriteFile(const std::filesystem::path& path, const std::vector<DemoAccoun
                    {"password", a.password},
                    {"agency", a.agency}});
   }
-  const auto temp = path.string() + ".tmp";
-  {
-    const mode_t old = umask(077);
-    std::ofstream out(temp, std::ios::trunc);
-    umask(old);
-    out << doc.dump(2) << '\n';
-    out.flush();
-    if (!out) return Error::InvalidArgument("cannot write " + temp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp, path, ec);
-  if (ec) return Error::InvalidArgument("cannot write " + path.string() + ": " + ec.message());
-  return Ok();
+  return WritePrivateFile(path, doc.dump(2) + "\n");
 }
 
 }  // namespace

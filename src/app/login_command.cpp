@@ -1,7 +1,5 @@
 #include "login_command.hpp"
 
-#include <sys/stat.h>
-
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "private_file.hpp"
 #include "ulus/crypto/digest.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/crypto/jose.hpp"
@@ -83,25 +82,6 @@ struct Callback {
   std::optional<std::string> error;
   bool arrived = false;  // guarded by mutex
 };
-
-Status SaveCredentials(const std::filesystem::path& path, const json& credentials) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  const auto temp = path.string() + ".tmp";
-  {
-    // Created 0600 before anything is written, so the tokens are never readable by others.
-    const mode_t old = umask(077);
-    std::ofstream out(temp, std::ios::trunc);
-    umask(old);
-    if (!out) return Error::InvalidArgument("cannot write " + temp, "credentials");
-    out << credentials.dump(2) << '\n';
-    out.flush();
-    if (!out) return Error::InvalidArgument("cannot write " + temp, "credentials");
-  }
-  std::filesystem::rename(temp, path, ec);
-  if (ec) return Error::InvalidArgument("cannot write " + path.string() + ": " + ec.message());
-  return Ok();
-}
 
 }  // namespace
 
@@ -208,7 +188,7 @@ Status RunLogin(const LoginCommandOptions& options) {
                             {"id_token", Str(tokens, "id_token")},
                             {"expires_in", tokens.value("expires_in", 0)},
                             {"subject", Str(id_token.claims, "sub")}};
-  ULUS_TRY(SaveCredentials(path, credentials));
+  ULUS_TRY(WritePrivateFile(path, credentials.dump(2) + "\n"));
   std::string who = Str(id_token.claims, "name");
   if (who.empty()) who = Str(id_token.claims, "sub");
   const auto national_id = Str(id_token.claims, "national_id");
