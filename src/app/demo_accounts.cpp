@@ -3,7 +3,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "private_file.hpp"
+#include "ulus/core/files.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/crypto/random.hpp"
 

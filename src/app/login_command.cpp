@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "private_file.hpp"
+#include "ulus/core/files.hpp"
 #include "ulus/crypto/digest.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/crypto/jose.hpp"

@@ -10,9 +10,11 @@
 #include <iostream>
 #include <thread>
 
+#include "khur_commands.hpp"
 #include "login_command.hpp"
 #include "platform.hpp"
 #include "seed_command.hpp"
+#include "signals.hpp"
 #include "ulus/core/log.hpp"
 #include "ulus/store/migration.hpp"
 
@@ -24,17 +26,6 @@ constexpr int kExitError = 1;
 int Fail(const Error& error) {
   std::fprintf(stderr, "ulus: %s\n", error.ToString().c_str());
   return kExitError;
-}
-
-// Blocks SIGINT and SIGTERM in every thread (threads inherit the mask) so that only the waiter
-// below receives them; then a signal means "drain and stop", not an abrupt exit.
-sigset_t BlockStopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
 }
 
 int Serve(const PlatformOptions& options, bool greet) {
@@ -63,11 +54,18 @@ int Serve(const PlatformOptions& options, bool greet) {
         "  metrics           %s/metrics\n"
         "  API description   %s/openapi.json\n"
         "  data              %s\n"
-        "  messages (codes)  ulus --data %s messages\n\n"
-        "Demo accounts (also in %s/demo-accounts.json):\n",
+        "  messages (codes)  ulus --data %s messages\n"
+        "  Khur authority    %s/khur/authority/conf\n"
+        "  data tracker      %s/data/myPersonalDataUsage\n\n"
+        "Khur nodes (agency systems call http://127.0.0.1:<client>/r1/...):\n",
         base.c_str(), issuer.c_str(), issuer.c_str(), base.c_str(), base.c_str(), base.c_str(),
         options.database_url.empty() ? options.data_dir.c_str() : "PostgreSQL",
-        options.data_dir.c_str(), options.data_dir.c_str());
+        options.data_dir.c_str(), base.c_str(), base.c_str());
+    for (const auto& node : (*platform)->khur().nodes()) {
+      std::printf("  %-8s %-40s client %u  node (mTLS) %u\n", node.agency.c_str(),
+                  node.subsystem.ToString().c_str(), node.client_port, node.provider_port);
+    }
+    std::printf("\nDemo accounts (also in %s/demo-accounts.json):\n", options.data_dir.c_str());
     for (const auto& account : *demo) {
       const std::string role =
           account.agency.empty() ? account.kind : account.kind + " of " + account.agency;
@@ -285,6 +283,14 @@ int Main(int argc, char** argv) {
                  "People in the synthetic country seeded when the data directory has none")
       ->capture_default_str();
   up->add_option("--seed", up_seed.seed, "Seed of the synthetic country")->capture_default_str();
+  up->add_option("--node-port", options.khur.first_node_port,
+                 "First port of the agencies' Khur nodes (two each, kept after the first run)")
+      ->capture_default_str();
+  up->add_option("--node-threads", options.khur.node_threads, "Worker threads per Khur listener")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1024}));
+  KhurCommands khur_commands;
+  khur_commands.Add(cli);
   auto* migrate = cli.add_subcommand("migrate", "Bring the stores' schemas up to date and exit");
   SeedCommandOptions seed_options;
   auto* seed = cli.add_subcommand(
@@ -362,7 +368,11 @@ int Main(int argc, char** argv) {
 
   if (auto s = ResolveHsm(options); !s.ok()) return Fail(s.error());
   if (*serve) return Serve(options, false);
-  if (*up) return Up(options, up_seed);
+  if (*up) {
+    options.khur.run_nodes = true;
+    return Up(options, up_seed);
+  }
+  if (int code = 0; khur_commands.Run(options, code)) return code;
   if (*migrate) return Migrate(options);
   if (*messages) return ShowMessages(options, message_to, message_limit);
   if (*keys) {

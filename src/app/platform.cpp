@@ -111,6 +111,12 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
       platform->dan_, identity::Dan::Open(*platform->db_, *platform->people_, *platform->messages_,
                                           std::move(dan_options)));
   platform->dan_->Mount(router);
+  KhurOptions khur_options = options.khur;
+  khur_options.data_dir = options.data_dir;
+  ULUS_ASSIGN_OR_RETURN(platform->khur_,
+                        Khur::Open(khur_options, *platform->pack_, options.packs_dir / options.pack,
+                                   *platform->db_, *platform->dan_, router));
+  platform->address_ = options.server.address;
   ULUS_ASSIGN_OR_RETURN(platform->server_, http::Server::Create(options.server, std::move(router)));
   return platform;
 }
@@ -120,11 +126,23 @@ Result<std::vector<DemoAccount>> Platform::EnsureDemoAccounts(
   return app::EnsureDemoAccounts(*pack_, *stores_, dan_->accounts(), data_dir);
 }
 
+std::string Platform::LocalOrigin() const {
+  const std::string host = address_ == "0.0.0.0" ? "127.0.0.1" : address_;
+  return std::string(tls_ ? "https" : "http") + "://" + host + ":" + std::to_string(port());
+}
+
 Status Platform::Start() {
-  return server_->Start();
+  ULUS_TRY(server_->Start());
+  // The nodes enroll with the authority this server now answers for, and serve its registries.
+  if (auto started = khur_->StartNodes(LocalOrigin()); !started.ok()) {
+    server_->Stop();
+    return started;
+  }
+  return Ok();
 }
 
 void Platform::Stop() {
+  khur_->Stop();
   server_->Stop();
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "demo_accounts.hpp"
+#include "khur.hpp"
 #include "person_directory.hpp"
 #include "ulus/core/result.hpp"
 #include "ulus/http/server.hpp"
@@ -37,6 +38,8 @@ struct PlatformOptions {
   std::string issuer;
   // Platform and agency keys in a PKCS#11 token instead of sealed in the database.
   std::optional<identity::Pkcs11Options> pkcs11;
+  // Khur: the authority always; agency nodes when khur.run_nodes (ulus up).
+  KhurOptions khur;
 };
 
 // The platform process: its stores (migrated on open) and its HTTP server with every part's
@@ -56,6 +59,9 @@ class Platform {
   // The demo accounts of `ulus up` (made on first call).
   Result<std::vector<DemoAccount>> EnsureDemoAccounts(const std::filesystem::path& data_dir);
   identity::Dan& dan() { return *dan_; }
+  Khur& khur() { return *khur_; }
+  // http(s)://<loopback or address>:<port>: where this process reaches its own server.
+  [[nodiscard]] std::string LocalOrigin() const;
 
  private:
   Platform() = default;
@@ -69,7 +75,9 @@ class Platform {
   std::unique_ptr<RegistryPersonDirectory> people_;
   std::unique_ptr<identity::LocalOutbox> messages_;
   std::unique_ptr<identity::Dan> dan_;
+  std::unique_ptr<Khur> khur_;
   std::unique_ptr<http::Server> server_;
+  std::string address_;
   bool tls_ = false;
   std::string issuer_;
 };

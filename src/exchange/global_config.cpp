@@ -187,6 +187,17 @@ Status GlobalConfig::Index() {
       }
       if (!seen.insert(fp).second) return Invalid("fingerprint is listed twice", fp_field);
     }
+    for (size_t j = 0; j < entry.node.signing_keys.size(); ++j) {
+      const auto key_field = field + ListField(".signing_keys", j);
+      auto key = crypto::PublicKey::FromJwk(entry.node.signing_keys[j]);
+      if (!key.ok()) return Invalid(key.error().message, key_field);
+      if (!entry.node.signing_keys[j].contains("kid")) {
+        return Invalid("a signing key needs its kid", key_field);
+      }
+      if (!signing_keys_.emplace(entry.id.ToString() + " " + key->Kid(), *key).second) {
+        return Invalid("kid " + key->Kid() + " is listed twice", key_field);
+      }
+    }
   }
   for (size_t i = 0; i < c.services.size(); ++i) {
     const auto field = ListField("services", i) + ".id";
@@ -230,6 +241,14 @@ Result<GlobalConfig> GlobalConfig::FromJson(const json& doc) {
   ULUS_ASSIGN_OR_RETURN(c.authority_kid, StringMember(doc, "authority_kid", ""));
   ULUS_ASSIGN_OR_RETURN(c.issued, TimeMember(doc, "issued"));
   ULUS_ASSIGN_OR_RETURN(c.expires, TimeMember(doc, "expires"));
+  if (auto cas = doc.find("ca_certificates"); cas != doc.end()) {
+    if (!cas->is_array()) return Invalid("must be an array", "ca_certificates");
+    for (size_t i = 0; i < cas->size(); ++i) {
+      if (!(*cas)[i].is_string())
+        return Invalid("must be a string", ListField("ca_certificates", i));
+      c.ca_certificates.push_back((*cas)[i].get<std::string>());
+    }
+  }
 
   ULUS_ASSIGN_OR_RETURN(const json* members, ArrayMember(doc, "members"));
   for (size_t i = 0; i < members->size(); ++i) {
@@ -257,6 +276,11 @@ Result<GlobalConfig> GlobalConfig::FromJson(const json& doc) {
         return Invalid("a fingerprint must be a string", where + ListField("tls_sha256", j));
       }
       entry.node.tls_sha256.push_back((*fps)[j].get<std::string>());
+    }
+    // Optional, so a configuration from before message signing still reads.
+    if (auto keys = s.find("signing_keys"); keys != s.end()) {
+      if (!keys->is_array()) return Invalid("must be an array", where + "signing_keys");
+      for (const auto& k : *keys) entry.node.signing_keys.push_back(k);
     }
     c.subsystems.push_back(std::move(entry));
   }
@@ -303,8 +327,10 @@ json GlobalConfig::ToJson() const {
   for (const auto& m : c.members) members.push_back({{"id", m.id.ToString()}, {"name", m.name}});
   json subsystems = json::array();
   for (const auto& s : c.subsystems) {
-    subsystems.push_back(
-        {{"id", s.id.ToString()}, {"address", s.node.address}, {"tls_sha256", s.node.tls_sha256}});
+    subsystems.push_back({{"id", s.id.ToString()},
+                          {"address", s.node.address},
+                          {"tls_sha256", s.node.tls_sha256},
+                          {"signing_keys", s.node.signing_keys}});
   }
   json services = json::array();
   for (const auto& s : c.services) {
@@ -324,6 +350,7 @@ json GlobalConfig::ToJson() const {
           {"services", std::move(services)},
           {"access_rights", std::move(rights)},
           {"authority_kid", c.authority_kid},
+          {"ca_certificates", c.ca_certificates},
           {"issued", FormatRfc3339(c.issued)},
           {"expires", FormatRfc3339(c.expires)}};
 }
@@ -340,6 +367,22 @@ bool GlobalConfig::MayWrite(const ClientId& client, const ServiceId& service) co
 const NodeEntry* GlobalConfig::NodeOf(const ClientId& subsystem) const {
   const auto it = subsystem_index_.find(subsystem.ToString());
   return it == subsystem_index_.end() ? nullptr : &content_.subsystems[it->second].node;
+}
+
+const crypto::PublicKey* GlobalConfig::SigningKey(const ClientId& subsystem,
+                                                  std::string_view kid) const {
+  std::string key = subsystem.ToString();
+  key += ' ';
+  key += kid;
+  const auto it = signing_keys_.find(key);
+  return it == signing_keys_.end() ? nullptr : &it->second;
+}
+
+bool GlobalConfig::NodePresents(const ClientId& subsystem, std::string_view sha256) const {
+  const NodeEntry* node = NodeOf(subsystem);
+  if (node == nullptr) return false;
+  return std::find(node->tls_sha256.begin(), node->tls_sha256.end(), sha256) !=
+         node->tls_sha256.end();
 }
 
 const ServiceEntry* GlobalConfig::FindService(const ServiceId& service) const {
@@ -420,7 +463,7 @@ Result<GlobalConfig> BuildGlobalConfig(const PackExchange& pack, std::string aut
       return Invalid("agency " + a.code + " is listed twice", field);
     }
     if (members_seen.insert(id.member.ToString()).second) c.members.push_back({id.member, a.name});
-    c.subsystems.push_back({id, {a.node_address, a.tls_sha256}});
+    c.subsystems.push_back({id, {a.node_address, a.tls_sha256, a.signing_keys}});
   }
 
   std::map<std::string, ServiceId, std::less<>> registry_service;

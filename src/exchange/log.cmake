@@ -14,3 +14,10 @@ if(ULUS_BUILD_TESTS)
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/message_log_test.cpp
     DEPS ulus_exchange_log ulus_store ulus_crypto)
 endif()
+
+if(ULUS_BUILD_TESTS)
+  ulus_test(exchange_message_log_pgtest
+    SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/message_log_pgtest.cpp
+    DEPS ulus_exchange_log ulus_store ulus_crypto Threads::Threads
+    LABELS pg)
+endif()

@@ -346,43 +346,62 @@ MessageLog::MessageLog(store::Database& db, const Clock& clock)
 MessageLog::~MessageLog() = default;
 
 Result<LogRecord> MessageLog::Append(LogEntry entry) {
-  LogRecord rec;
-  rec.entry = std::move(entry);
+  std::vector<LogEntry> entries;
+  entries.push_back(std::move(entry));
+  ULUS_ASSIGN_OR_RETURN(auto records, Append(std::move(entries)));
+  return std::move(records.front());
+}
+
+Result<std::vector<LogRecord>> MessageLog::Append(std::vector<LogEntry> entries,
+                                                  const store::GroupCommit::Work& also) {
+  std::vector<LogRecord> records(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) records[i].entry = std::move(entries[i]);
   // Runs on the group commit's single writer, so reading the head and writing the next record
-  // happen in commit order; the head row's update also serializes writers on PostgreSQL.
+  // happen in commit order; the head row's update also serializes writers on PostgreSQL. The
+  // work is repeatable: a rerun recomputes every seq and hash from the head.
   Status appended = commits_.Submit([&](store::Connection& conn) -> Status {
-    ULUS_ASSIGN_OR_RETURN(auto head, conn.QueryOne("UPDATE exchange_log_head SET seq = seq + 1 "
-                                                   "WHERE id = 1 RETURNING seq, hash"));
-    rec.seq = head.Int(0);
-    rec.prev_hash = ToDigest(head.Bytes(1));
-    rec.at = clock_.Now();
-    rec.hash = RecordHash(rec.prev_hash, rec);
-    const Value params[] = {rec.seq,
-                            ToUnixMicros(rec.at),
-                            std::string(KindName(rec.entry.kind)),
-                            rec.entry.x_road_id,
-                            rec.entry.client,
-                            rec.entry.service,
-                            rec.entry.user_id,
-                            rec.entry.subject,
-                            rec.entry.purpose,
-                            ToBlob(rec.entry.body_digest),
-                            rec.entry.signature,
-                            ToBlob(rec.prev_hash),
-                            ToBlob(rec.hash)};
-    ULUS_TRY(conn.Execute(
-        "INSERT INTO exchange_log_record (seq, at, kind, x_road_id, client, service, user_id, "
-        "subject, purpose, body_digest, signature, prev_hash, hash) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        params));
-    const Value head_params[] = {ToBlob(rec.hash)};
+    const int64_t count = static_cast<int64_t>(records.size());
+    const Value bump[] = {count};
+    ULUS_ASSIGN_OR_RETURN(auto head, conn.QueryOne("UPDATE exchange_log_head SET seq = seq + $1 "
+                                                   "WHERE id = 1 RETURNING seq, hash",
+                                                   bump));
+    int64_t seq = head.Int(0) - count;
+    Sha256Digest prev = ToDigest(head.Bytes(1));
+    const TimePoint now = clock_.Now();
+    for (auto& rec : records) {
+      rec.seq = ++seq;
+      rec.prev_hash = prev;
+      rec.at = now;
+      rec.hash = RecordHash(rec.prev_hash, rec);
+      prev = rec.hash;
+      const Value params[] = {rec.seq,
+                              ToUnixMicros(rec.at),
+                              std::string(KindName(rec.entry.kind)),
+                              rec.entry.x_road_id,
+                              rec.entry.client,
+                              rec.entry.service,
+                              rec.entry.user_id,
+                              rec.entry.subject,
+                              rec.entry.purpose,
+                              ToBlob(rec.entry.body_digest),
+                              rec.entry.signature,
+                              ToBlob(rec.prev_hash),
+                              ToBlob(rec.hash)};
+      ULUS_TRY(conn.Execute(
+          "INSERT INTO exchange_log_record (seq, at, kind, x_road_id, client, service, user_id, "
+          "subject, purpose, body_digest, signature, prev_hash, hash) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+          params));
+    }
+    const Value head_params[] = {ToBlob(prev)};
     ULUS_TRY(conn.Execute("UPDATE exchange_log_head SET hash = $1 WHERE id = 1", head_params));
+    if (also) ULUS_TRY(also(conn));
     return Ok();
   });
   if (!appended.ok()) {
     return std::move(appended).error();
   }
-  return rec;
+  return records;
 }
 
 Result<LogVerification> MessageLog::Verify(const crypto::KeyResolver* keys) {

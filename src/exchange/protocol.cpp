@@ -63,6 +63,8 @@ bool IsFiltered(std::string_view name) {
       "Connection", "Keep-Alive", "TE",     "Trailer",        "Transfer-Encoding",  "Upgrade",
       "Host",       "User-Agent", "Server", "Content-Length", "X-Road-Request-Hash"};
   if (name.size() >= 6 && EqualsIgnoreCase(name.substr(0, 6), "Proxy-")) return true;
+  // Khur-* headers carry what only nodes may set (signatures); a client's own never passes.
+  if (name.size() >= 5 && EqualsIgnoreCase(name.substr(0, 5), "Khur-")) return true;
   return std::any_of(kFiltered.begin(), kFiltered.end(),
                      [&](std::string_view f) { return EqualsIgnoreCase(f, name); });
 }
@@ -232,6 +234,10 @@ std::string_view XRoadErrorTypeName(XRoadErrorType type) {
       return "Server.ClientProxy.OutdatedGlobalConf";
     case XRoadErrorType::kClientProxySslAuthenticationFailed:
       return "Server.ClientProxy.SslAuthenticationFailed";
+    case XRoadErrorType::kClientProxyUnknownMember: return "Server.ClientProxy.UnknownMember";
+    case XRoadErrorType::kClientProxyInvalidSignatureValue:
+      return "Server.ClientProxy.InvalidSignatureValue";
+    case XRoadErrorType::kClientProxyDatabaseError: return "Server.ClientProxy.DatabaseError";
     case XRoadErrorType::kClientProxyInternalError: return "Server.ClientProxy.InternalError";
     case XRoadErrorType::kServerProxyAccessDenied: return "Server.ServerProxy.AccessDenied";
     case XRoadErrorType::kServerProxyUnknownService: return "Server.ServerProxy.UnknownService";

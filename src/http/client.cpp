@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -82,6 +83,25 @@ Result<Origin> ParseOrigin(std::string_view origin) {
   }
   if (out.host.empty()) {
     return Error::InvalidArgument("origin '" + out.text + "' has no host", "origin");
+  }
+  return out;
+}
+
+// SHA-256 of the peer's DER certificate in lowercase hex; empty when it sent none.
+std::string PeerSha256(SSL* ssl_handle) {
+  X509* cert = SSL_get1_peer_certificate(ssl_handle);
+  if (cert == nullptr) return {};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  const int ok = X509_digest(cert, EVP_sha256(), md, &len);
+  X509_free(cert);
+  if (ok != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0x0f];
   }
   return out;
 }
@@ -255,6 +275,17 @@ class ClientImpl final : public Client {
           reason += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
         Disconnect();
         return Error::Unavailable("TLS handshake with " + origin_.text + " failed: " + reason);
+      }
+      if (!options_.pinned_sha256.empty()) {
+        const std::string presented = PeerSha256(ssl_handle);
+        if (std::find(options_.pinned_sha256.begin(), options_.pinned_sha256.end(), presented) ==
+            options_.pinned_sha256.end()) {
+          Disconnect();
+          return Error{ErrorCode::kUnauthenticated,
+                       origin_.text + " presented a certificate (SHA-256 " + presented +
+                           ") that is not the one expected",
+                       {}};
+        }
       }
     }
     connected_ = true;

@@ -100,6 +100,8 @@ nlohmann::json ProblemSchema() {
 
 struct Router::Impl {
   std::vector<std::unique_ptr<Route>> routes;
+  // AddPrefix's routes: (prefix, route), tried in order after the tree found nothing.
+  std::vector<std::pair<std::string, std::unique_ptr<Route>>> prefixes;
   Node root;
   nlohmann::json schemas = nlohmann::json::object();
 
@@ -199,7 +201,25 @@ Router::Match Router::Find(Method method, std::string_view path) const {
   if (!path.starts_with('/')) return match;
   Captures captures;
   impl_->Walk(impl_->root, path, captures, 0, method, match);
+  if (match.handler != nullptr || !match.allowed.empty()) return match;
+  for (const auto& [prefix, route] : impl_->prefixes) {
+    if (path.starts_with(prefix)) {
+      match.handler = &route->handler;
+      match.pattern = route->pattern;
+      return match;
+    }
+  }
   return match;
+}
+
+void Router::AddPrefix(std::string prefix, Handler handler, Operation operation) {
+  ULUS_ASSERT(prefix.starts_with('/') && prefix.ends_with('/'));
+  auto route = std::make_unique<Route>();
+  route->method = Method::unknown;
+  route->handler = std::move(handler);
+  route->operation = std::move(operation);
+  route->pattern = prefix + "{path}";
+  impl_->prefixes.emplace_back(std::move(prefix), std::move(route));
 }
 
 nlohmann::json Router::OpenApi(const nlohmann::json& info) const {
@@ -231,6 +251,18 @@ nlohmann::json Router::OpenApi(const nlohmann::json& info) const {
                                  {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
     }
     paths[route->pattern][LowerMethod(route->method)] = std::move(op);
+  }
+  for (const auto& [prefix, route] : impl_->prefixes) {
+    if (!route->operation.is_object()) continue;
+    // A prefix serves every method; it is documented under the methods its operation lists
+    // ("x-methods"), GET when it lists none.
+    const auto methods = route->operation.value("x-methods", nlohmann::json::array({"get"}));
+    for (const auto& m : methods) {
+      nlohmann::json op = route->operation;
+      op.erase("x-methods");
+      if (!op.contains("responses")) op["responses"] = {{"200", {{"description", "OK"}}}};
+      paths[route->pattern][m.get<std::string>()] = std::move(op);
+    }
   }
   nlohmann::json schemas = impl_->schemas;
   if (!schemas.contains("Problem")) schemas["Problem"] = ProblemSchema();

@@ -42,6 +42,22 @@ TEST(Router, MatchesLiteralsAndParameters) {
   EXPECT_EQ(Winner(router, Method::get, "/users/"), "none");  // a parameter is never empty
 }
 
+TEST(Router, PrefixRoutesTakeEveryMethodAndPathUnderThemAfterExactRoutes) {
+  Router router = SampleRouter();
+  router.AddPrefix("/r1/", Named("proxy"));
+  router.Add(Method::get, "/r1/listMethods", Named("list-methods"));
+  EXPECT_EQ(Winner(router, Method::get, "/r1/MN/GOV/1/sub/person/1.0/x/read"), "proxy");
+  EXPECT_EQ(Winner(router, Method::patch, "/r1/a"), "proxy");
+  EXPECT_EQ(Winner(router, Method::get, "/r1/listMethods"), "list-methods");
+  EXPECT_EQ(Winner(router, Method::get, "/r1"), "none");
+  EXPECT_EQ(Winner(router, Method::get, "/r2/a"), "none");
+  EXPECT_EQ(router.Find(Method::get, "/r1/a/b").pattern, "/r1/{path}");
+  // A path an exact route knows, with another method, is still 405 rather than the prefix's.
+  router.AddPrefix("/users/", Named("users-prefix"));
+  EXPECT_EQ(Winner(router, Method::put, "/users/42"), "none");
+  EXPECT_EQ(Winner(router, Method::put, "/users/42/x"), "users-prefix");
+}
+
 TEST(Router, CapturesPercentDecodedParameters) {
   const Router router = SampleRouter();
   const auto match = router.Find(Method::get, "/users/a%20b%2Fc/posts/x%C3%A9");

@@ -29,9 +29,12 @@ struct MemberEntry {
 // Where a subsystem's security server (node) answers and which TLS certificates it may present:
 // SHA-256 of the DER certificate, 64 lowercase hex digits, as http's PeerIdentity gives them.
 // The list may be empty for a node that has not registered yet; no peer then matches it.
+// `signing_keys` are the public JWKs (with kid) of the keys the subsystem's node signs messages
+// with for its member; a receiving node checks batch signatures against them.
 struct NodeEntry {
   std::string address;  // "https://host[:port][/path]"
   std::vector<std::string> tls_sha256;
+  std::vector<nlohmann::json> signing_keys;
 };
 
 struct SubsystemEntry {
@@ -63,6 +66,9 @@ struct GlobalConfigContent {
   std::vector<ServiceEntry> services;
   std::vector<AccessRight> access_rights;
   std::string authority_kid;  // the kid of the key that signs this configuration
+  // PEM certificates of the authority's certificate authority: the only roots node-to-node TLS
+  // trusts. Carried in the signed document, so a node learns them with the authority's signature.
+  std::vector<std::string> ca_certificates;
   TimePoint issued;
   TimePoint expires;
 };
@@ -97,6 +103,11 @@ class GlobalConfig {
   [[nodiscard]] const NodeEntry* NodeOf(const ClientId& subsystem) const;
   // The service with this id (the version must match too), or nullptr.
   [[nodiscard]] const ServiceEntry* FindService(const ServiceId& service) const;
+  // The signing key `kid` of `subsystem`'s node, or nullptr.
+  [[nodiscard]] const crypto::PublicKey* SigningKey(const ClientId& subsystem,
+                                                    std::string_view kid) const;
+  // Whether `sha256` (lowercase hex of a DER certificate) is one of `subsystem`'s node's.
+  [[nodiscard]] bool NodePresents(const ClientId& subsystem, std::string_view sha256) const;
 
  private:
   explicit GlobalConfig(GlobalConfigContent content) : content_(std::move(content)) {}
@@ -107,6 +118,8 @@ class GlobalConfig {
   std::unordered_map<std::string, size_t> subsystem_index_;
   std::unordered_map<std::string, size_t> service_index_;
   std::unordered_map<std::string, AccessMode> rights_;
+  // "subsystem kid" -> key.
+  std::unordered_map<std::string, crypto::PublicKey> signing_keys_;
 };
 
 // A JWS compact JWT with header typ kGlobalConfigType and kid of `authority`, whose claims are
@@ -134,6 +147,7 @@ struct PackAgency {
   std::string name;
   std::string node_address;
   std::vector<std::string> tls_sha256;
+  std::vector<nlohmann::json> signing_keys;
 };
 struct PackRegistry {
   std::string code;    // "person", "social_insurance": see ServiceCodeForRegistry

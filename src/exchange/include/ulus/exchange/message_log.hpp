@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ulus/core/clock.hpp"
 #include "ulus/core/result.hpp"
@@ -87,6 +88,11 @@ class MessageLog {
 
   // Appends one record and returns it, with its seq and hashes, once it is durable.
   Result<LogRecord> Append(LogEntry entry);
+  // Appends `entries` as consecutive records (a request and its response) and runs `also` in the
+  // same transaction (a node's reply and data-usage rows), so all or none become durable. `also`
+  // runs on the group commit's writer and must be repeatable; an error from it fails the append.
+  Result<std::vector<LogRecord>> Append(std::vector<LogEntry> entries,
+                                        const store::GroupCommit::Work& also = {});
 
   // Walks the chain from the start (or the last archive's boundary), checking links, hashes and,
   // with `keys`, signatures. Errors only when the store fails; a bad chain is a LogVerification.

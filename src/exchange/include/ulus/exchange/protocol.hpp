@@ -64,11 +64,11 @@ struct ExchangeRequest {
 Result<ExchangeRequest> ParseExchangeRequest(const http::BeastRequest& message,
                                              const Clock& clock = Clock::System());
 
-// `headers` without the ones PR-REST §4.3 filters: hop-by-hop (Connection, Keep-Alive,
-// Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade, and every header Connection names), those
-// that leak the origin host (Host, User-Agent, Server), Content-Length (the sending side sets it
-// again) and X-Road-Request-Hash (only the provider's node may set it). Names compare
-// case-insensitively.
+// `headers` without the ones PR-REST §4.3 filters (and Khur-*, which only nodes set): hop-by-hop
+// (Connection, Keep-Alive, Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade, and every header
+// Connection names), those that leak the origin host (Host, User-Agent, Server), Content-Length
+// (the sending side sets it again) and X-Road-Request-Hash (only the provider's node may set it).
+// Names compare case-insensitively.
 HeaderList ForwardableHeaders(const HeaderList& headers);
 
 // The request hash of PR-REST §4.3: base64(SHA512(SHA512(headers) || SHA512(body))), or
@@ -97,6 +97,9 @@ enum class XRoadErrorType {
   kClientProxyNetworkError,
   kClientProxyOutdatedGlobalConf,
   kClientProxySslAuthenticationFailed,
+  kClientProxyUnknownMember,          // the configuration has no such provider subsystem
+  kClientProxyInvalidSignatureValue,  // the provider's answer is not signed by its member
+  kClientProxyDatabaseError,          // the message log could not be written
   kClientProxyInternalError,
   kServerProxyAccessDenied,
   kServerProxyUnknownService,

@@ -21,6 +21,10 @@ struct ClientOptions {
   std::string certificate_file;
   std::string private_key_file;
   bool verify_peer = true;
+  // For https: when not empty, the server's leaf certificate must also be one of these (SHA-256 of
+  // the DER certificate, lowercase hex), checked right after the handshake and before any request
+  // is sent; any other is kUnauthenticated. Khur pins the provider node the configuration names.
+  std::vector<std::string> pinned_sha256;
 };
 
 struct ClientResponse {

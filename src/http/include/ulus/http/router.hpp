@@ -32,6 +32,11 @@ class Router {
   Router& operator=(Router&&) noexcept;
 
   void Add(Method method, std::string pattern, Handler handler, Operation operation = {});
+  // Every method on every path that starts with `prefix` ("/r1/"; it must begin and end with
+  // '/'), when no route added with Add matches the path. For proxies, whose paths are open-ended.
+  // Metrics and the OpenAPI document name the route "{prefix}{path}"; the operation may list the
+  // methods to document in "x-methods" (["get", "post"]).
+  void AddPrefix(std::string prefix, Handler handler, Operation operation = {});
   // Adds named schemas to the OpenAPI document's components.schemas.
   void AddSchema(const std::string& name, nlohmann::json schema);
 

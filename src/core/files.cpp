@@ -1,4 +1,4 @@
-#include "private_file.hpp"
+#include "ulus/core/files.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-namespace ulus::app {
+namespace ulus {
 
 Status WritePrivateFile(const std::filesystem::path& path, std::string_view text) {
   std::error_code ec;
@@ -34,7 +34,13 @@ Status WritePrivateFile(const std::filesystem::path& path, std::string_view text
   }
   std::filesystem::rename(temp, path, ec);
   if (ec) return Error::InvalidArgument("cannot write " + path.string() + ": " + ec.message());
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
   return Ok();
 }
 
-}  // namespace ulus::app
+}  // namespace ulus
