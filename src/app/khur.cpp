@@ -10,6 +10,7 @@
 
 #include "ulus/core/files.hpp"
 #include "ulus/exchange/enrollment.hpp"
+#include "ulus/registry/registry_api.hpp"
 
 namespace ulus::app {
 namespace {
@@ -232,6 +233,10 @@ Status Khur::StartNodes(const std::string& platform_origin) {
     o.tls_private_key_file = running->credentials->tls_key_file.string();
     o.ca_file = running->credentials->ca_file.string();
     o.service_backends = backends[agency.code];
+    if (!options_.registry_caller_key.empty()) {
+      o.backend_headers.emplace_back(std::string(registry::kCallerKeyHeader),
+                                     options_.registry_caller_key);
+    }
     o.config_url = platform_origin + "/khur/authority/conf";
     o.config_file = (dir / exchange::kNodeGlobalConfigFile).string();
     o.config_refresh = options_.config_refresh;

@@ -30,6 +30,8 @@ struct KhurOptions {
   uint16_t first_node_port = 8100;
   size_t node_threads = 16;
   std::chrono::seconds config_refresh{60};
+  // Sent by the nodes to the registries (see RegistryApiOptions::caller_key).
+  std::string registry_caller_key;
 };
 
 // A running agency node, for printing and for tests.

@@ -13,6 +13,7 @@
 #include "ulus/exchange/enrollment.hpp"
 #include "ulus/exchange/message_log.hpp"
 #include "ulus/exchange/node.hpp"
+#include "ulus/registry/registry_api.hpp"
 
 namespace ulus::app {
 namespace {
@@ -161,7 +162,8 @@ int IssueToken(const PlatformOptions& options, const std::string& subsystem_text
 
 int RunNode(const std::filesystem::path& dir, const std::string& authority_url,
             const std::string& client_address, uint16_t client_port, uint16_t provider_port,
-            size_t threads, const std::vector<std::string>& backends) {
+            size_t threads, const std::vector<std::string>& backends,
+            const std::string& backend_key_file) {
   const sigset_t stop_signals = BlockStopSignals();
   auto credentials = exchange::LoadNodeCredentials(dir);
   if (!credentials.ok()) return Fail(credentials.error());
@@ -190,6 +192,11 @@ int RunNode(const std::filesystem::path& dir, const std::string& authority_url,
       return Fail(Error::InvalidArgument("--backend is SERVICE=URL, not " + b, "backend"));
     }
     o.service_backends[b.substr(0, eq)] = b.substr(eq + 1);
+  }
+  if (!backend_key_file.empty()) {
+    auto key = ReadCallerKey(backend_key_file);
+    if (!key.ok()) return Fail(key.error());
+    o.backend_headers.emplace_back(std::string(registry::kCallerKeyHeader), *key);
   }
   if (!authority_url.empty()) {
     std::string base = authority_url;
@@ -249,6 +256,8 @@ void KhurCommands::Add(CLI::App& cli) {
       ->capture_default_str();
   node_run_->add_option("--backend", backends_,
                         "SERVICE=URL: where a service of this subsystem is served (repeatable)");
+  node_run_->add_option("--backend-key-file", backend_key_file_,
+                        "The registries' caller key (serve --registry-key-file), sent to them");
   node->require_subcommand(1);
 
   auto* log = cli.add_subcommand("log", "A Khur node's message log");
@@ -283,7 +292,7 @@ bool KhurCommands::Run(const PlatformOptions& options, int& exit_code) {
   }
   if (*node_run_) {
     exit_code = RunNode(node_dir_, authority_url_, client_address_, client_port_, provider_port_,
-                        threads_, backends_);
+                        threads_, backends_, backend_key_file_);
     return true;
   }
   if (*log_verify_ || *log_archive_) {

@@ -31,6 +31,7 @@ class KhurCommands {
   std::string address_;
   std::vector<std::string> hosts_;
   std::vector<std::string> backends_;
+  std::string backend_key_file_;
   std::string client_address_ = "127.0.0.1";
   uint16_t client_port_ = 8180;
   uint16_t provider_port_ = 8181;

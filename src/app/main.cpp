@@ -222,6 +222,10 @@ void AddServerOptions(CLI::App* cmd, PlatformOptions& options) {
   cmd->add_option("--registry-admin", options.registry_admins,
                   "A client (INSTANCE/CLASS/MEMBER/SUBSYSTEM) that may manage registry schemas "
                   "through the database API, besides pack.yaml's administrators (repeatable)");
+  cmd->add_option("--registry-key-file", options.registry_key_file,
+                  "Registries answer only callers sending this file's key (Khur's nodes get it "
+                  "with `ulus node run --backend-key-file`); up makes its own")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--hsm-module", hsm.module_path,
                   "PKCS#11 module holding platform and agency keys (e.g. libsofthsm2.so)")
       ->check(CLI::ExistingFile);

@@ -5,8 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <system_error>
 
+#include "ulus/core/files.hpp"
+#include "ulus/crypto/random.hpp"
 #include "ulus/store/migration.hpp"
 #include "ulus/store/outbox.hpp"
 
@@ -31,6 +34,18 @@ Result<std::unique_ptr<store::Database>> OpenPlatformDatabase(const PlatformOpti
   ULUS_TRY(store::Migrate(*db, "outbox", store::Outbox::Migrations()));
   ULUS_TRY(identity::Dan::Migrate(*db));
   return db;
+}
+
+Result<std::string> ReadCallerKey(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::string key;
+  std::getline(in, key);
+  if (key.size() < 16) {
+    return Error::InvalidArgument(
+        "the registry caller key in " + file.string() + " is missing or shorter than 16 characters",
+        "registry-key-file");
+  }
+  return key;
 }
 
 namespace {
@@ -77,7 +92,21 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
   ULUS_ASSIGN_OR_RETURN(platform->catalog_, registry::RegistryCatalog::Open(
                                                 *platform->pack_, *platform->stores_,
                                                 {.administrators = options.registry_admins}));
-  platform->registry_api_ = std::make_unique<registry::RegistryApi>(*platform->catalog_);
+  // With Khur's nodes in front (ulus up, or --registry-key-file), the registries answer only
+  // callers holding the key the nodes are given.
+  registry::RegistryApiOptions registry_options;
+  std::filesystem::path caller_key_file = options.registry_key_file;
+  if (caller_key_file.empty() && options.khur.run_nodes) {
+    caller_key_file = options.data_dir / "khur" / "caller.key";
+    if (!std::filesystem::exists(caller_key_file)) {
+      ULUS_TRY(WritePrivateFile(caller_key_file, crypto::RandomToken(32) + "\n"));
+    }
+  }
+  if (!caller_key_file.empty()) {
+    ULUS_ASSIGN_OR_RETURN(registry_options.caller_key, ReadCallerKey(caller_key_file));
+  }
+  platform->registry_api_ =
+      std::make_unique<registry::RegistryApi>(*platform->catalog_, registry_options);
   platform->registry_api_->Mount(router);
 
   platform->tls_ = !options.server.tls_certificate_file.empty();
@@ -112,6 +141,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
                                           std::move(dan_options)));
   platform->dan_->Mount(router);
   KhurOptions khur_options = options.khur;
+  khur_options.registry_caller_key = registry_options.caller_key;
   khur_options.data_dir = options.data_dir;
   ULUS_ASSIGN_OR_RETURN(platform->khur_,
                         Khur::Open(khur_options, *platform->pack_, options.packs_dir / options.pack,

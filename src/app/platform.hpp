@@ -40,6 +40,9 @@ struct PlatformOptions {
   std::optional<identity::Pkcs11Options> pkcs11;
   // Khur: the authority always; agency nodes when khur.run_nodes (ulus up).
   KhurOptions khur;
+  // A file holding the key the registries demand of their callers (Khur's nodes); ulus up makes
+  // <data>/khur/caller.key. Empty with serve: the registries trust their network.
+  std::filesystem::path registry_key_file;
 };
 
 // The platform process: its stores (migrated on open) and its HTTP server with every part's
@@ -85,5 +88,8 @@ class Platform {
 // Opens the platform's database: the URL if given, else SQLite in the data directory (which is
 // created if needed).
 Result<std::unique_ptr<store::Database>> OpenPlatformDatabase(const PlatformOptions& options);
+
+// The first line of a registry caller-key file (at least 16 characters).
+Result<std::string> ReadCallerKey(const std::filesystem::path& file);
 
 }  // namespace ulus::app

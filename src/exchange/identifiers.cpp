@@ -37,7 +37,7 @@ bool IsControl(unsigned char c) {
 }
 
 // Percent-decodes `encoded`; nullopt on a '%' not followed by two hex digits.
-std::optional<std::string> PercentDecode(std::string_view encoded) {
+std::optional<std::string> Unescape(std::string_view encoded) {
   std::string out;
   out.reserve(encoded.size());
   for (std::size_t i = 0; i < encoded.size(); ++i) {
@@ -92,7 +92,7 @@ Result<MemberId> ParseMember(const std::vector<std::string_view>& parts, std::st
 Result<std::string> DecodeIdentifierPart(std::string_view encoded, std::string_view field) {
   const std::string name(field);
   if (encoded.empty()) return Error::InvalidArgument(name + " is empty", name);
-  auto decoded = PercentDecode(encoded);
+  auto decoded = Unescape(encoded);
   if (!decoded) {
     return Error::InvalidArgument(name + " has a '%' not followed by two hex digits", name);
   }
@@ -211,7 +211,7 @@ Result<ServicePath> ParseServicePath(std::string_view encoded) {
   if (out.rest_path.empty()) return out;
   const auto segments = Split(std::string_view(out.rest_path).substr(1), '/');
   for (const auto segment : segments) {
-    auto decoded = PercentDecode(segment);
+    auto decoded = Unescape(segment);
     if (!decoded) {
       return Error::InvalidArgument("path has a '%' not followed by two hex digits", "path");
     }
@@ -230,6 +230,19 @@ Result<ServicePath> ParseServicePath(std::string_view encoded) {
     }
   }
   return out;
+}
+
+Result<std::string> DecodeHeaderText(std::string_view value, std::string_view field) {
+  auto decoded = Unescape(value);
+  if (!decoded) {
+    return Error::InvalidArgument("a '%' must be followed by two hex digits", std::string(field));
+  }
+  for (const char c : *decoded) {
+    if (IsControl(static_cast<unsigned char>(c))) {
+      return Error::InvalidArgument("control characters are not allowed", std::string(field));
+    }
+  }
+  return std::move(*decoded);
 }
 
 }  // namespace ulus::exchange

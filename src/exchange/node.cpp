@@ -635,6 +635,7 @@ Reply Node::Impl::Serve(const ExchangeRequest& req, const GlobalConfig& /*config
   HeaderList headers = req.headers;
   // The GovStack name of the authenticated caller, for registries behind the node.
   headers.emplace_back("Information-Mediator-Client", req.client.ToString());
+  for (const auto& h : options.backend_headers) headers.push_back(h);
   std::string target = prefix + req.path;
   if (!req.query.empty()) target += "?" + req.query;
   m.request_out_ms = UnixMs(clock);

@@ -164,9 +164,12 @@ Result<ExchangeRequest> ParseExchangeRequest(const http::BeastRequest& message,
     request.x_road_id_generated = true;
   }
   ULUS_ASSIGN_OR_RETURN(request.user_id, SingleHeader(message, kHeaderUserId));
+  ULUS_ASSIGN_OR_RETURN(request.user_id, DecodeHeaderText(request.user_id, kHeaderUserId));
   ULUS_ASSIGN_OR_RETURN(request.issue, SingleHeader(message, kHeaderIssue));
   ULUS_ASSIGN_OR_RETURN(request.subject, SingleHeader(message, kHeaderSubject));
+  ULUS_ASSIGN_OR_RETURN(request.subject, DecodeHeaderText(request.subject, kHeaderSubject));
   ULUS_ASSIGN_OR_RETURN(request.purpose, SingleHeader(message, kHeaderPurpose));
+  ULUS_ASSIGN_OR_RETURN(request.purpose, DecodeHeaderText(request.purpose, kHeaderPurpose));
   ULUS_ASSIGN_OR_RETURN(request.consent, SingleHeader(message, kHeaderConsent));
 
   HeaderList received;

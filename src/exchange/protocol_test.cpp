@@ -95,6 +95,28 @@ TEST(ParseExchangeRequestTest, GeneratesXRoadIdWhenAbsent) {
   EXPECT_EQ(HeaderValue(request->headers, "X-Road-Id"), request->x_road_id);
 }
 
+TEST(ParseExchangeRequestTest, SubjectPurposeAndUserArePercentDecodedUtf8) {
+  // A Mongolian register number is Cyrillic; HTTP clients send it percent-encoded.
+  auto m = Message(http::Method::get, "/r1/MN/GOV/GASR/s/p");
+  m.set("X-Road-Client", "MN/GOV/TAX/t");
+  m.set("Ulus-Subject", "%D0%90%D0%8105242100");
+  m.set("Ulus-Purpose", "tax%20assessment");
+  m.set("X-Road-UserId", "officer-7");
+  auto request = ParseExchangeRequest(m);
+  ASSERT_TRUE(request.ok());
+  EXPECT_EQ(request->subject,
+            "\xD0\x90\xD0\x81"
+            "05242100");
+  EXPECT_EQ(request->purpose, "tax assessment");
+  EXPECT_EQ(request->user_id, "officer-7");
+  m.set("Ulus-Subject", "%zz");
+  EXPECT_FALSE(ParseExchangeRequest(m).ok());
+  m.set("Ulus-Subject", "a%0Ab");
+  auto control = ParseExchangeRequest(m);
+  ASSERT_FALSE(control.ok());
+  EXPECT_EQ(control.error().field, "Ulus-Subject");
+}
+
 TEST(ParseExchangeRequestTest, MissingClientIsInvalidClientIdentifier) {
   auto m = Message(http::Method::get, "/r1/MN/GOV/GASR/s/p");
   auto request = ParseExchangeRequest(m);

@@ -26,7 +26,24 @@ Error Unauthenticated(std::string message) {
   return Error{ErrorCode::kUnauthenticated, std::move(message), std::string(kClientHeader)};
 }
 
-Result<std::string> ClientOf(const Request& request) {
+// Compares without an early exit, so the time taken says nothing about the key.
+bool SameKey(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff = static_cast<unsigned char>(
+        diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
+  }
+  return diff == 0;
+}
+
+Result<std::string> ClientOf(const Request& request, std::string_view caller_key) {
+  if (!caller_key.empty() && !SameKey(request.Header(kCallerKeyHeader), caller_key)) {
+    return Error{ErrorCode::kUnauthenticated,
+                 "these registries answer only through Khur: call them as "
+                 "/r1/{instance}/{class}/{member}/{subsystem}/{registry}/... on your agency's node",
+                 std::string(kCallerKeyHeader)};
+  }
   const auto client = request.Header(kClientHeader);
   if (client.empty()) {
     return Unauthenticated("the request names no client: send the header " +
@@ -587,7 +604,7 @@ struct RegistryApi::Call {
 
 Result<RegistryApi::Call> RegistryApi::Begin(Request& request, Access access) const {
   Call call;
-  ULUS_ASSIGN_OR_RETURN(call.client, ClientOf(request));
+  ULUS_ASSIGN_OR_RETURN(call.client, ClientOf(request, options_.caller_key));
   const auto name = request.Param("registryName");
   call.entry = catalog_.Find(name);
   if (!call.entry) return Error::NotFound("there is no registry '" + std::string(name) + "'");
@@ -965,7 +982,7 @@ json DatabaseInfo(const CatalogEntry& e, const Pack& pack) {
 }  // namespace
 
 Result<Response> RegistryApi::Databases(Request& request) {
-  ULUS_ASSIGN_OR_RETURN(std::string client, ClientOf(request));
+  ULUS_ASSIGN_OR_RETURN(std::string client, ClientOf(request, options_.caller_key));
   const Pack& pack = catalog_.pack();
   json databases = json::array();
   for (const auto& e : catalog_.All()) databases.push_back(DatabaseInfo(*e, pack));
@@ -975,7 +992,7 @@ Result<Response> RegistryApi::Databases(Request& request) {
 }
 
 Result<Response> RegistryApi::Database(Request& request) {
-  ULUS_ASSIGN_OR_RETURN(std::string client, ClientOf(request));
+  ULUS_ASSIGN_OR_RETURN(std::string client, ClientOf(request, options_.caller_key));
   const auto id = request.Param("id");
   auto entry = catalog_.Find(id);
   if (!entry) return Error::NotFound("there is no registry '" + std::string(id) + "'");
@@ -983,7 +1000,7 @@ Result<Response> RegistryApi::Database(Request& request) {
 }
 
 Result<Response> RegistryApi::ModifyDatabase(Request& request) {
-  ULUS_ASSIGN_OR_RETURN(std::string client, ClientOf(request));
+  ULUS_ASSIGN_OR_RETURN(std::string client, ClientOf(request, options_.caller_key));
   if (!catalog_.IsAdministrator(client)) {
     return Error::PermissionDenied("client '" + client +
                                    "' is not an administrator of the registries' schemas");
@@ -1019,7 +1036,7 @@ Result<Response> RegistryApi::ModifyDatabase(Request& request) {
 }
 
 Result<Response> RegistryApi::DeleteDatabase(Request& request) {
-  ULUS_ASSIGN_OR_RETURN(std::string client, ClientOf(request));
+  ULUS_ASSIGN_OR_RETURN(std::string client, ClientOf(request, options_.caller_key));
   if (!catalog_.IsAdministrator(client)) {
     return Error::PermissionDenied("client '" + client +
                                    "' is not an administrator of the registries' schemas");

@@ -451,6 +451,33 @@ TEST_F(RegistryApiTest, AdministratorsManageSchemasAtRunTime) {
       200);
 }
 
+TEST_F(RegistryApiTest, WithACallerKeyAnswersOnlyCallersThatHoldIt) {
+  // The embedded default puts the registries behind Khur: only its nodes know the key, so a
+  // caller cannot name itself another client by going around the exchange.
+  RegistryApi guarded(*catalog_, RegistryApiOptions{.caller_key = "node-secret"});
+  http::Router router;
+  guarded.Mount(router);
+  http::ServerOptions options;
+  options.port = 0;
+  options.threads = 2;
+  auto server = http::Server::Create(options, std::move(router));
+  ASSERT_TRUE(server.ok());
+  ASSERT_TRUE((*server)->Start().ok());
+  auto client = http::Client::Create("http://127.0.0.1:" + std::to_string((*server)->port()));
+  ASSERT_TRUE(client.ok());
+  const auto list = [&](std::vector<std::pair<std::string, std::string>> headers) {
+    headers.emplace_back(std::string(kClientHeader), kCivil);
+    auto r = (*client)->Send(Method::get, "/data/person/1.0", "", headers);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? static_cast<int>(r->status) : 0;
+  };
+  EXPECT_EQ(list({}), 401);
+  EXPECT_EQ(list({{std::string(kCallerKeyHeader), "node-secreT"}}), 401);
+  EXPECT_EQ(list({{std::string(kCallerKeyHeader), "node-secret-longer"}}), 401);
+  EXPECT_EQ(list({{std::string(kCallerKeyHeader), "node-secret"}}), 200);
+  (*server)->Stop(std::chrono::seconds(2));
+}
+
 TEST_F(RegistryApiTest, DocumentsEveryRoute) {
   auto doc = Send(Method::get, "/openapi.json", nullptr, "");
   ASSERT_EQ(doc.status, 200);

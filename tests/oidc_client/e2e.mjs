@@ -225,6 +225,74 @@ await check('demo-portal: userinfo carries the national ID (scope national_id)',
   return Object.values(info).includes(citizen.national_id) ? undefined : `claims ${Object.keys(info)}`;
 });
 
+// Khur and the data tracker: the platform's node reads the citizen from the civil registry, and
+// the citizen, with their own access token, sees who read it and why.
+if (danOnly) {
+  const ports = JSON.parse(readFileSync(`${dataDir}/nodes/ports.json`, 'utf8'));
+  const platformNode = `http://127.0.0.1:${ports.MDDIC.client}`;
+  const readPath = '/r1/MN/GOV/GASR/civil-registry/person/1.0/read';
+  const readBody = JSON.stringify({ query: { content: { id: citizen.national_id } } });
+  const khurHeaders = {
+    'x-road-client': 'MN/GOV/MDDIC/platform',
+    'x-road-userid': 'officer-e2e',
+    // Header values are bytes: a Cyrillic register number travels percent-encoded.
+    'ulus-subject': encodeURIComponent(citizen.national_id),
+    'ulus-purpose': 'e2e-check',
+    'content-type': 'application/json',
+  };
+  await check('khur: the platform reads the citizen from the civil registry through the nodes', async () => {
+    const r = await fetch(platformNode + readPath, { method: 'POST', headers: khurHeaders, body: readBody });
+    if (r.status !== 200) return `status ${r.status}: ${await r.text()}`;
+    const body = await r.json();
+    if (body.content?.id !== citizen.national_id) return 'another record';
+    for (const h of ['x-road-id', 'x-road-request-id', 'x-road-request-hash', 'x-road-service']) {
+      if (!r.headers.get(h)) return `no ${h}`;
+    }
+    return r.headers.get('khur-signature') ? 'the node signature leaked to the client' : undefined;
+  });
+  await check('khur: a call without X-Road-Client is Client.InvalidClientIdentifier (400)', async () => {
+    const { 'x-road-client': _, ...rest } = khurHeaders;
+    const r = await fetch(platformNode + readPath, { method: 'POST', headers: rest, body: readBody });
+    return r.status === 400 && r.headers.get('x-road-error') === 'Client.InvalidClientIdentifier'
+      ? undefined : `status ${r.status}, ${r.headers.get('x-road-error')}`;
+  });
+  await check('khur: the registries refuse a caller that goes around the nodes (401)', async () => {
+    const r = await fetch(`${base}/data/person/1.0/read`, {
+      method: 'POST', body: readBody,
+      headers: { 'information-mediator-client': 'MN/GOV/MDDIC/platform', 'content-type': 'application/json' },
+    });
+    return r.status === 401 ? undefined : `status ${r.status}`;
+  });
+  const usageUrl = `${base}/data/myPersonalDataUsage`;
+  const bearer = { authorization: `Bearer ${tokensA.access_token}` };
+  await check('data tracker: the citizen sees the read, with institution, officer and purpose', async () => {
+    const r = await fetch(usageUrl, { headers: bearer });
+    if (r.status !== 200) return `status ${r.status}: ${await r.text()}`;
+    const records = await r.json();
+    const seen = records.find((u) => u.purpose === 'e2e-check');
+    if (!seen) return `no record among ${records.length}`;
+    if (seen.readerInstitutionId !== 'MDDIC' || seen.readerId !== 'officer-e2e' ||
+        seen.readerApplicationName !== 'platform' || seen.databaseId !== 'person') {
+      return JSON.stringify(seen);
+    }
+    return Number.isNaN(Date.parse(seen.searchDateTime)) ? 'no searchDateTime' : undefined;
+  });
+  await check('data tracker: another person\'s userId is refused (403)', async () => {
+    const r = await fetch(`${usageUrl}?userId=XX00000000`, { headers: bearer });
+    return r.status === 403 ? undefined : `status ${r.status}`;
+  });
+  await check('data tracker: without a token 401, with a client\'s token 403', async () => {
+    const none = await fetch(usageUrl);
+    if (none.status !== 401) return `no token: ${none.status}`;
+    const backendSecret = readFileSync(`${dataDir}/clients/demo-backend.secret`, 'utf8').trim();
+    const cc = await postForm(meta.token_endpoint, { grant_type: 'client_credentials' },
+      { authorization: basic('demo-backend', backendSecret) });
+    if (!cc.json?.access_token) return `no client token: ${JSON.stringify(cc.json)}`;
+    const r = await fetch(usageUrl, { headers: { authorization: `Bearer ${cc.json.access_token}` } });
+    return r.status === 403 ? undefined : `client token: ${r.status}`;
+  });
+}
+
 const rt1 = tokensA.refresh_token;
 let rt2;
 await check('demo-portal: a refresh token is issued (offline_access)', () => (rt1 ? undefined : 'none'));

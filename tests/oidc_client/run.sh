@@ -71,8 +71,10 @@ if [ "$peer" = oidc-provider ]; then
 else
   ulus=${ULUS_BINARY:-$root/build/release/src/app/ulus}
   [ -x "$ulus" ] || { echo "not ok - no ulus binary at $ulus (set ULUS_BINARY)"; exit 1; }
+  # Khur's agency nodes take two ports each from --node-port: a random base keeps parallel runs
+  # apart.
   if ! start_server "$ulus" --log-level info up --data "$data" --people "$people" --port 0 \
-    --threads 2; then
+    --threads 2 --node-port $((20000 + RANDOM % 30000)) --node-threads 2; then
     # Fall back to seed + serve when `up` cannot be used here.
     echo "# 'ulus up' stopped before serving; trying seed + serve. Its output:" >&2
     sed 's/^/#   /' "$work/server.log" >&2

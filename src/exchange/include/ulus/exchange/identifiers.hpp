@@ -68,6 +68,10 @@ Result<ServicePath> ParseServicePath(std::string_view encoded);
 
 // Percent-decodes one identifier part and checks it against the rules above.
 Result<std::string> DecodeIdentifierPart(std::string_view encoded, std::string_view field);
+// The text of a header that may carry any Unicode (Ulus-Subject: a Mongolian register number is
+// Cyrillic): UTF-8, percent-encoded, as HTTP clients cannot send raw non-Latin-1 bytes. A value
+// without '%' is taken as it is. Control characters are refused.
+Result<std::string> DecodeHeaderText(std::string_view value, std::string_view field);
 // Percent-encodes what a path or header cannot carry as-is: '?' and any byte outside §4.8's set.
 std::string EncodeIdentifierPart(std::string_view part);
 

@@ -51,6 +51,8 @@ struct NodeOptions {
   // appended to ("person" -> "http://127.0.0.1:8080/data/person"). Unlisted services of this
   // subsystem answer Server.ServerProxy.UnknownService.
   std::map<std::string, std::string, std::less<>> service_backends;
+  // Headers added to every backend call (the registries' caller key).
+  std::vector<std::pair<std::string, std::string>> backend_headers;
   // The global configuration: fetched from `config_url` every `config_refresh` and kept in
   // `config_file` (the newest copy, read at start so a restart needs no authority).
   std::string config_url;

@@ -44,8 +44,8 @@ struct ExchangeRequest {
   bool x_road_id_generated = false;
   std::string user_id;  // X-Road-UserId, may be empty
   std::string issue;    // X-Road-Issue, may be empty
-  std::string subject;  // Ulus-Subject
-  std::string purpose;  // Ulus-Purpose
+  std::string subject;  // Ulus-Subject, percent-decoded (see DecodeHeaderText)
+  std::string purpose;  // Ulus-Purpose, percent-decoded
   std::string consent;  // Ulus-Consent
   // The headers to send on, in received order, with the filtered ones removed (see
   // ForwardableHeaders), then X-Road-Client (canonical form) and X-Road-Id (`x_road_id`).

@@ -17,11 +17,18 @@ inline constexpr std::string_view kClientHeader = "Information-Mediator-Client";
 inline constexpr std::string_view kReasonHeader = "Ulus-Reason";
 inline constexpr std::string_view kValidFromHeader = "Ulus-Valid-From";
 
+// With RegistryApiOptions::caller_key, every call must carry it in this header: only the
+// exchange nodes have it, so the client they authenticated is the one named.
+inline constexpr std::string_view kCallerKeyHeader = "Ulus-Caller-Key";
+
 struct RegistryApiOptions {
   int64_t default_page_size = 10;
   int64_t max_page_size = 1000;
   // updateEntries changes at most this many records in one call (one transaction).
   int64_t max_update_entries = 10'000;
+  // When set, calls without it in kCallerKeyHeader are refused (401): the registries then trust
+  // the Information-Mediator-Client header only from Khur's nodes, which authenticated the caller.
+  std::string caller_key;
 };
 
 // The GovStack Digital Registries data API (every registry of the catalog, under
