@@ -201,9 +201,12 @@ Result<BatchSignature> ParseBatchSignature(std::string_view text) {
   return sig;
 }
 
+// Each caller waits on its own condition variable, so finishing a batch wakes exactly its
+// callers rather than every thread waiting on any batch.
 struct BatchSigner::Item {
   crypto::Sha256Digest digest{};
   std::optional<Result<BatchSignature>> result;
+  std::condition_variable done;
 };
 
 BatchSigner::BatchSigner(const crypto::Signer& signer, BatchSignerOptions options,
@@ -229,8 +232,9 @@ Result<BatchSignature> BatchSigner::Sign(const crypto::Sha256Digest& message_dig
     return Error::Unavailable("batch signer is shutting down");
   }
   queue_.push_back(&item);
-  work_ready_.notify_all();
-  done_.wait(lock, [&] { return item.result.has_value(); });
+  // Only an idle signer needs waking; a busy one finds the item when it takes the next batch.
+  if (queue_.size() == 1 || queue_.size() >= options_.max_batch) work_ready_.notify_one();
+  item.done.wait(lock, [&] { return item.result.has_value(); });
   return std::move(*item.result);
 }
 
@@ -260,7 +264,6 @@ void BatchSigner::Run() {
     lock.lock();
     stats_.batches++;
     stats_.messages += batch.size();
-    done_.notify_all();
   }
 }
 
@@ -295,6 +298,7 @@ void BatchSigner::SignBatch(std::vector<Item*>& batch) {
   for (size_t leaf = 0; leaf < batch.size(); ++leaf) {
     if (!signature.ok()) {
       batch[leaf]->result = signature.error();
+      batch[leaf]->done.notify_one();
       continue;
     }
     BatchSignature sig = base;
@@ -310,6 +314,7 @@ void BatchSigner::SignBatch(std::vector<Item*>& batch) {
     }
     batch[leaf]->result = std::move(sig);
   }
+  for (Item* item : batch) item->done.notify_one();
 }
 
 }  // namespace ulus::exchange

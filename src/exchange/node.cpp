@@ -291,24 +291,46 @@ Status Node::Impl::VerifyBatch(const crypto::Sha256Digest& digest, std::string_v
 
 void Node::Impl::Record(MonitoringRecord record) {
   if (metrics != nullptr) {
-    const http::Metrics::Labels labels = {{"side", record.side},
-                                          {"client", record.client},
-                                          {"service", record.service},
-                                          {"succeeded", record.succeeded ? "true" : "false"}};
-    metrics->GetCounter("khur_exchanges_total", "Exchanges through this node.", labels).Add();
-    metrics
-        ->GetHistogram("khur_exchange_duration_seconds",
-                       "From the request reaching this node to the answer leaving it.",
-                       {{"side", record.side}})
-        .Observe(static_cast<double>(record.response_out_ms - record.request_in_ms) / 1000.0);
-    metrics
-        ->GetCounter("khur_exchange_bytes_total", "Request and response bytes through this node.",
-                     {{"side", record.side}, {"direction", "request"}})
-        .Add(record.request_size);
-    metrics
-        ->GetCounter("khur_exchange_bytes_total", "Request and response bytes through this node.",
-                     {{"side", record.side}, {"direction", "response"}})
-        .Add(record.response_size);
+    // The series of one (side, client, service, outcome) are looked up once per thread: the
+    // registry's lookup takes a lock, and this runs twice per exchange.
+    struct Series {
+      http::Metrics::Counter* exchanges;
+      http::Metrics::Histogram* duration;
+      http::Metrics::Counter* request_bytes;
+      http::Metrics::Counter* response_bytes;
+    };
+    thread_local std::unordered_map<std::string, Series> cache;
+    std::string key = node_key;
+    key += ' ';
+    key += record.side;
+    key += ' ';
+    key += record.client;
+    key += ' ';
+    key += record.service;
+    key += record.succeeded ? " 1" : " 0";
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      const std::string bytes_help = "Request and response bytes through this node.";
+      Series series{
+          &metrics->GetCounter("khur_exchanges_total", "Exchanges through this node.",
+                               {{"side", record.side},
+                                {"client", record.client},
+                                {"service", record.service},
+                                {"succeeded", record.succeeded ? "true" : "false"}}),
+          &metrics->GetHistogram("khur_exchange_duration_seconds",
+                                 "From the request reaching this node to the answer leaving it.",
+                                 {{"side", record.side}}),
+          &metrics->GetCounter("khur_exchange_bytes_total", bytes_help,
+                               {{"side", record.side}, {"direction", "request"}}),
+          &metrics->GetCounter("khur_exchange_bytes_total", bytes_help,
+                               {{"side", record.side}, {"direction", "response"}})};
+      it = cache.emplace(std::move(key), series).first;
+    }
+    it->second.exchanges->Add();
+    it->second.duration->Observe(
+        static_cast<double>(record.response_out_ms - record.request_in_ms) / 1000.0);
+    it->second.request_bytes->Add(record.request_size);
+    it->second.response_bytes->Add(record.response_size);
     if (!record.fault.empty()) {
       metrics
           ->GetCounter("khur_faults_total", "X-Road errors raised by this node.",

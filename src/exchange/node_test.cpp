@@ -223,8 +223,24 @@ class NodeTest : public ::testing::Test {
             {"Ulus-Purpose", "tax-assessment"}};
   }
 
+  // Both nodes' signing keys: every record's signature is checked, the peer's too.
+  class BothKeys final : public crypto::KeyResolver {
+   public:
+    BothKeys(const crypto::PublicKey& a, const crypto::PublicKey& b) : a_(a), b_(b) {}
+    [[nodiscard]] Result<crypto::PublicKey> Resolve(std::string_view kid) const override {
+      if (kid == a_.Kid()) return a_;
+      if (kid == b_.Kid()) return b_;
+      return Error::NotFound("unknown kid");
+    }
+
+   private:
+    crypto::PublicKey a_;
+    crypto::PublicKey b_;
+  };
+
   int64_t LogCount(Node& node) {
-    auto verified = node.log().Verify();
+    const BothKeys keys(tax_files_.signer->Public(), civil_files_.signer->Public());
+    auto verified = node.log().Verify(&keys);
     EXPECT_TRUE(verified.ok());
     EXPECT_TRUE(verified->ok) << verified->reason;
     return verified->count;

@@ -98,7 +98,6 @@ class BatchSigner {
 
   mutable std::mutex mu_;
   std::condition_variable work_ready_;  // the signer thread waits on it for items
-  std::condition_variable done_;        // callers wait on it for their result
   std::deque<Item*> queue_;             // guarded by mu_
   bool stopping_ = false;               // guarded by mu_
   Stats stats_;                         // guarded by mu_
