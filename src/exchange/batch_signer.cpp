@@ -205,26 +205,27 @@ Result<BatchSignature> ParseBatchSignature(std::string_view text) {
 // callers rather than every thread waiting on any batch.
 struct BatchSigner::Item {
   crypto::Sha256Digest digest{};
-  std::optional<Result<BatchSignature>> result;
+  std::optional<Result<BatchSignature>> result;  // guarded by the signer's mu_
+  bool lead = false;                             // guarded by mu_: this caller signs next
   std::condition_variable done;
 };
 
 BatchSigner::BatchSigner(const crypto::Signer& signer, BatchSignerOptions options,
                          const Clock& clock)
-    : signer_(signer), options_(options), clock_(clock) {
-  thread_ = std::thread([this] { Run(); });
-}
+    : signer_(signer), options_(options), clock_(clock) {}
 
 BatchSigner::~BatchSigner() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
+  std::unique_lock lock(mu_);
+  stopping_ = true;
   work_ready_.notify_all();
-  thread_.join();
+  idle_.wait(lock, [&] { return !leading_ && queue_.empty(); });
 }
 
+// There is no signer thread: the caller that finds nobody signing signs the batch on its own
+// thread (on a virtual machine a hand-off costs more than an ES256 signature), and keeps signing
+// batches until its own digest is signed; then the oldest waiting caller takes over.
 Result<BatchSignature> BatchSigner::Sign(const crypto::Sha256Digest& message_digest) {
+  const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
   Item item;
   item.digest = message_digest;
   std::unique_lock lock(mu_);
@@ -232,25 +233,14 @@ Result<BatchSignature> BatchSigner::Sign(const crypto::Sha256Digest& message_dig
     return Error::Unavailable("batch signer is shutting down");
   }
   queue_.push_back(&item);
-  // Only an idle signer needs waking; a busy one finds the item when it takes the next batch.
-  if (queue_.size() == 1 || queue_.size() >= options_.max_batch) work_ready_.notify_one();
-  item.done.wait(lock, [&] { return item.result.has_value(); });
-  return std::move(*item.result);
-}
-
-BatchSigner::Stats BatchSigner::stats() const {
-  std::lock_guard lock(mu_);
-  return stats_;
-}
-
-void BatchSigner::Run() {
-  const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
-  std::unique_lock lock(mu_);
-  for (;;) {
-    work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) {
-      return;  // stopping, nothing left
-    }
+  if (leading_) {
+    // A leader filling its window wants to know when the batch is full.
+    if (queue_.size() >= max_batch) work_ready_.notify_one();
+    item.done.wait(lock, [&] { return item.result.has_value() || item.lead; });
+    if (item.result.has_value()) return std::move(*item.result);
+  }
+  leading_ = true;
+  while (!item.result.has_value()) {
     // Let the batch fill for one window unless it is already full or we are stopping.
     const auto deadline = std::chrono::steady_clock::now() + options_.window;
     work_ready_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= max_batch; });
@@ -265,6 +255,19 @@ void BatchSigner::Run() {
     stats_.batches++;
     stats_.messages += batch.size();
   }
+  if (queue_.empty()) {
+    leading_ = false;
+    idle_.notify_all();
+  } else {
+    queue_.front()->lead = true;
+    queue_.front()->done.notify_one();
+  }
+  return std::move(*item.result);
+}
+
+BatchSigner::Stats BatchSigner::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
 }
 
 void BatchSigner::SignBatch(std::vector<Item*>& batch) {

@@ -13,47 +13,54 @@ namespace ulus::store {
 struct GroupCommit::Item {
   Work work;
   Status result;
-  // Set by the writer once `result` is final. A condition variable rather than a C++20
-  // semaphore: libstdc++'s semaphore spins with sched_yield before it sleeps, which on a busy
-  // server burned more CPU than the commits.
+  // Set by the leader once `result` is final, or when this item's thread is to lead next. A
+  // condition variable rather than a C++20 semaphore: libstdc++'s semaphore spins with
+  // sched_yield before it sleeps, which on a busy server burned more CPU than the commits.
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;  // guarded by mu
-
+  bool lead = false;  // guarded by mu
   void Finish() {
     std::lock_guard lock(mu);
     done = true;
     cv.notify_one();  // under the lock: the submitter may destroy the item once it sees `done`
   }
-  void Wait() {
+  void Promote() {
+    std::lock_guard lock(mu);
+    lead = true;
+    cv.notify_one();
+  }
+  // True when the item is done, false when its thread is to lead.
+  bool Wait() {
     std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done; });
+    cv.wait(lock, [&] { return done || lead; });
+    return done;
   }
 };
 
 GroupCommit::GroupCommit(Database& db, GroupCommitOptions options) : db_(db), options_(options) {
   if (options_.max_batch == 0) options_.max_batch = 1;
-  writer_ = std::thread([this] { Run(); });
 }
 
 GroupCommit::~GroupCommit() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  work_ready_.notify_one();
-  writer_.join();
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  idle_.wait(lock, [&] { return !leading_ && queue_.empty(); });
 }
 
 Status GroupCommit::Submit(Work work) {
   Item item{.work = std::move(work), .result = Ok()};
+  bool leader = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Error::Unavailable("the group commit is shutting down");
     queue_.push_back(&item);
-    if (queue_.size() == 1) work_ready_.notify_one();
+    leader = !leading_;
+    leading_ = true;
   }
-  item.Wait();
+  // A follower waits for the leader to run its work, or to be made the next leader.
+  if (!leader && item.Wait()) return std::move(item.result);
+  Lead(item);
   return std::move(item.result);
 }
 
@@ -62,27 +69,44 @@ GroupCommit::Stats GroupCommit::stats() const {
   return stats_;
 }
 
-void GroupCommit::Run() {
+// The leader runs batches on its own thread (no hand-off to a writer thread: on a virtual
+// machine a context switch costs more than a small commit) until its own item is done, then
+// hands leadership to the oldest waiting submitter, if any.
+void GroupCommit::Lead(Item& mine) {
   std::deque<Item*> batch;
   for (;;) {
     {
-      std::unique_lock lock(mu_);
-      work_ready_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything submitted is done
+      std::lock_guard lock(mu_);
       while (!queue_.empty() && batch.size() < options_.max_batch) {
         batch.push_back(queue_.front());
         queue_.pop_front();
       }
     }
     RunBatch(batch);
+    bool mine_done = false;
     {
       std::lock_guard lock(mu_);
       ++stats_.batches;
       stats_.items += batch.size();
     }
-    // Once finished, the submitter may return and destroy its item: touch nothing after it.
-    for (Item* item : batch) item->Finish();
+    // Once finished, a submitter may return and destroy its item: touch nothing after it.
+    for (Item* item : batch) {
+      if (item == &mine) {
+        mine_done = true;
+      } else {
+        item->Finish();
+      }
+    }
     batch.clear();
+    if (!mine_done) continue;
+    std::lock_guard lock(mu_);
+    if (queue_.empty()) {
+      leading_ = false;
+      idle_.notify_all();
+    } else {
+      queue_.front()->Promote();
+    }
+    return;
   }
 }
 

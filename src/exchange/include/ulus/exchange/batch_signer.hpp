@@ -67,10 +67,10 @@ struct BatchSignerOptions {
   size_t max_batch = 1024;
 };
 
-// Signs message digests in batches: callers on any thread hand in a digest and block; a signer
-// thread gathers what arrives within the window, builds the Merkle tree, signs its root once and
-// hands every caller its BatchSignature. Thread-safe; the destructor signs what was submitted
-// before it returns. `signer` and `clock` must outlive this object.
+// Signs message digests in batches: callers on any thread hand in a digest and block; one of
+// them, the leader, gathers what arrives within the window, builds the Merkle tree, signs its root
+// once and hands every caller its BatchSignature, then passes the lead on. Thread-safe; the
+// destructor waits for the batch being signed. `signer` and `clock` must outlive this object.
 class BatchSigner {
  public:
   explicit BatchSigner(const crypto::Signer& signer, BatchSignerOptions options = {},
@@ -89,7 +89,6 @@ class BatchSigner {
 
  private:
   struct Item;
-  void Run();
   void SignBatch(std::vector<Item*>& batch);
 
   const crypto::Signer& signer_;
@@ -97,11 +96,12 @@ class BatchSigner {
   const Clock& clock_;
 
   mutable std::mutex mu_;
-  std::condition_variable work_ready_;  // the signer thread waits on it for items
+  std::condition_variable work_ready_;  // a leader filling its window waits on it
   std::deque<Item*> queue_;             // guarded by mu_
   bool stopping_ = false;               // guarded by mu_
   Stats stats_;                         // guarded by mu_
-  std::thread thread_;
+  std::condition_variable idle_;        // the destructor waits on it for the last leader
+  bool leading_ = false;                // guarded by mu_: a caller is signing batches
 };
 
 }  // namespace ulus::exchange

@@ -19,15 +19,17 @@ struct GroupCommitOptions {
 };
 
 // Makes many small writes durable with one commit. Submitters on any thread hand in a piece of
-// work; a dedicated writer thread runs everything queued so far in one transaction, each item
+// work; one of them, the leader, runs everything queued so far in one transaction, each item
 // inside its own SAVEPOINT (so a failing item rolls back alone and gets its own error), commits
 // once, and then wakes every submitter with its result. The fsync is shared, so the durable rate
 // is not the disk's fsync rate.
 //
 // Work must be repeatable: when the whole batch hits a transient failure (SQLite busy,
 // PostgreSQL serialization failure) the batch is run again from the start. Work runs on the
-// writer thread and must not Submit() itself. Thread-safe; the destructor finishes what was
-// submitted before it returns.
+// leader's thread (any submitter's) and must not Submit() itself. There is no writer thread: the
+// first submitter to find no leader leads until its own item is done, then hands over to the
+// oldest waiting one, so an idle system commits on the caller's thread with no hand-off.
+// Thread-safe; the destructor waits for the last leader.
 class GroupCommit {
  public:
   using Work = std::function<Status(Connection&)>;
@@ -49,18 +51,18 @@ class GroupCommit {
 
  private:
   struct Item;
-  void Run();
+  void Lead(Item& mine);
   void RunBatch(std::deque<Item*>& batch);
 
   Database& db_;
   GroupCommitOptions options_;
 
   mutable std::mutex mu_;
-  std::condition_variable work_ready_;  // the writer waits on it for items
-  std::deque<Item*> queue_;             // guarded by mu_
-  bool stopping_ = false;               // guarded by mu_
-  Stats stats_;                         // guarded by mu_
-  std::thread writer_;
+  std::condition_variable idle_;  // the destructor waits on it for the last leader
+  std::deque<Item*> queue_;       // guarded by mu_
+  bool stopping_ = false;         // guarded by mu_
+  Stats stats_;                   // guarded by mu_
+  bool leading_ = false;          // guarded by mu_: a submitter is running batches
 };
 
 }  // namespace ulus::store
