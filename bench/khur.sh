@@ -32,6 +32,7 @@ client_port=$(awk '$1 == "MDDIC" {print $4}' "$work/up.txt")
 [ -n "$client_port" ] || { echo "no MDDIC node in ulus up's output" >&2; exit 1; }
 wait_for_url "http://127.0.0.1:$client_port/healthz"
 
+caller_key=$(head -n1 "$work/data/khur/caller.key")
 sqlite3 "$work/data/agencies/GASR.db" \
   "SELECT record_id FROM record_version WHERE registry = 'person' AND is_current = 1 \
    ORDER BY random() LIMIT 10000" >"$work/ids.txt"
@@ -69,9 +70,12 @@ CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 wait_for_url "http://127.0.0.1:18091/healthz"
 
-# read.lua PATH CLIENT_HEADER [DELAY_MS]: POST GovStack reads of random people.
+# read.lua PATH CLIENT_HEADER [DELAY_MS]: POST GovStack reads of random people. Calls that go
+# around Khur (the registry alone, the nginx chain) carry the registries' caller key, which in
+# ulus up only the nodes hold.
 write_script() {
-  local file=$1 path=$2 client_header=$3 delay=${4:-0}
+  local file=$1 path=$2 client_header=$3 delay=${4:-0} key_line=""
+  [ "$client_header" = X-Road-Client ] || key_line="headers[\"Ulus-Caller-Key\"] = \"$caller_key\""
   cat >"$file" <<LUA
 local ids = {}
 for line in io.lines("$work/ids.txt") do ids[#ids + 1] = line end
@@ -83,6 +87,7 @@ request = function()
   headers["$client_header"] = "MN/GOV/MDDIC/platform"
   headers["Ulus-Subject"] = id
   headers["Ulus-Purpose"] = "benchmark"
+  $key_line
   return wrk.format("POST", "$path", headers, '{"query":{"content":{"id":"' .. id .. '"}}}')
 end
 LUA

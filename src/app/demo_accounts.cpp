@@ -74,18 +74,24 @@ Result<std::vector<DemoAccount>> EnsureDemoAccounts(const registry::Pack& pack,
                              .op = registry::RecordFilter::Op::kEquals,
                              .field = "status",
                              .value = "alive"});
-    ULUS_ASSIGN_OR_RETURN(auto page, store->List("person", query));
-    for (const auto& version : page.records) {
-      if (demo.size() == 3) break;
-      const auto record = json::parse(version.data, nullptr, false);
-      if (!record.is_object() || !record.contains("phone")) continue;
-      const auto birth = record.value("birth_date", std::string("9999"));
-      if (birth.size() < 4 || std::stoi(birth.substr(0, 4)) >= kAdultYear) continue;
-      static constexpr const char* kKinds[] = {"citizen", "officer", "admin"};
-      const std::string kind = kKinds[demo.size()];
-      demo.push_back({kind, version.id,
-                      record.value("given_name", "") + " " + record.value("family_name", ""),
-                      NewPassword(), kind == "citizen" ? "" : agency});
+    // Pages in id order until three adults with a phone turn up: the first ids of a large
+    // country can all be children (a Mongolian register number starts with the birth year).
+    for (int page_number = 0; page_number < 200 && demo.size() < 3; ++page_number) {
+      query.offset = static_cast<int64_t>(page_number) * query.limit;
+      ULUS_ASSIGN_OR_RETURN(auto page, store->List("person", query));
+      if (page.records.empty()) break;
+      for (const auto& version : page.records) {
+        if (demo.size() == 3) break;
+        const auto record = json::parse(version.data, nullptr, false);
+        if (!record.is_object() || !record.contains("phone")) continue;
+        const auto birth = record.value("birth_date", std::string("9999"));
+        if (birth.size() < 4 || std::stoi(birth.substr(0, 4)) >= kAdultYear) continue;
+        static constexpr const char* kKinds[] = {"citizen", "officer", "admin"};
+        const std::string kind = kKinds[demo.size()];
+        demo.push_back({kind, version.id,
+                        record.value("given_name", "") + " " + record.value("family_name", ""),
+                        NewPassword(), kind == "citizen" ? "" : agency});
+      }
     }
     if (demo.size() < 3) {
       return Error{ErrorCode::kFailedPrecondition,
