@@ -10,6 +10,7 @@
 
 #include "ulus/core/files.hpp"
 #include "ulus/exchange/enrollment.hpp"
+#include "ulus/http/problem.hpp"
 #include "ulus/registry/registry_api.hpp"
 
 namespace ulus::app {
@@ -44,6 +45,37 @@ Result<std::string> ReadFile(const std::filesystem::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Calls a route of `router` in this process as the HTTP server would, without a socket: how the
+// embedded default's nodes read the registries.
+Result<http::ClientResponse> CallRouter(const http::Router& router, http::Method method,
+                                        std::string_view target, std::string_view body,
+                                        const exchange::HeaderList& headers) {
+  http::BeastRequest message(method, std::string(target), 11);
+  for (const auto& [name, value] : headers) message.insert(name, value);
+  message.body() = std::string(body);
+  message.prepare_payload();
+  http::Request request(std::move(message), "127.0.0.1");
+  auto match = router.Find(method, request.path());
+  http::Response response;
+  if (match.handler == nullptr) {
+    response = http::Problem(
+        match.allowed.empty() ? http::Status::not_found : http::Status::method_not_allowed,
+        "no resource at this path", request.path());
+  } else {
+    request.SetParams(std::move(match.params));
+    request.SetRoutePattern(match.pattern);
+    auto answered = (*match.handler)(request);
+    response =
+        answered.ok() ? std::move(*answered) : http::Problem(answered.error(), request.path());
+  }
+  http::ClientResponse out;
+  out.status = response.status;
+  out.body = std::move(response.body);
+  out.headers = std::move(response.headers);
+  out.headers.emplace_back("Content-Type", response.content_type);
+  return out;
 }
 
 }  // namespace
@@ -175,8 +207,9 @@ Status Khur::StartNodes(const std::string& platform_origin) {
   // Which registries each agency serves.
   std::map<std::string, std::map<std::string, std::string, std::less<>>, std::less<>> backends;
   for (const auto& r : pack_->registries) {
+    // In this process the registries are called directly; a node elsewhere uses HTTP.
     backends[r.agency][exchange::ServiceCodeForRegistry(r.name)] =
-        platform_origin + "/data/" + r.name;
+        (registry_router_ != nullptr ? std::string("local:") : platform_origin) + "/data/" + r.name;
   }
   // Dan's consent verification, with the calling member's agency as the data user.
   identity::Dan* dan = dan_;
@@ -241,6 +274,13 @@ Status Khur::StartNodes(const std::string& platform_origin) {
     o.config_file = (dir / exchange::kNodeGlobalConfigFile).string();
     o.config_refresh = options_.config_refresh;
     o.consent = consent;
+    if (registry_router_ != nullptr) {
+      const http::Router* router = registry_router_;
+      o.local_backend = [router](http::Method method, std::string_view target,
+                                 std::string_view body, const exchange::HeaderList& headers) {
+        return CallRouter(*router, method, target, body, headers);
+      };
+    }
     ULUS_ASSIGN_OR_RETURN(running->node, exchange::Node::Open(std::move(o), *running->db,
                                                               running->credentials->signing_key,
                                                               running->credentials->authority_key));

@@ -62,6 +62,9 @@ class Khur {
   // (a token from this authority, then the node's registration over HTTP, as a remote node
   // would) and starts every node, its registries served by `platform_origin`.
   Status StartNodes(const std::string& platform_origin);
+  // The registries' routes, for the nodes to call in-process instead of over HTTP. `router` must
+  // outlive the nodes.
+  void ServeRegistriesFrom(const http::Router& router) { registry_router_ = &router; }
   void Stop();
   [[nodiscard]] const std::vector<NodeInfo>& nodes() const { return infos_; }
   exchange::Authority& authority() { return *authority_; }
@@ -86,6 +89,7 @@ class Khur {
   std::unique_ptr<exchange::Authority> authority_;
   std::vector<std::unique_ptr<RunningNode>> running_;
   std::vector<NodeInfo> infos_;
+  const http::Router* registry_router_ = nullptr;
 };
 
 // Loads or makes the authority's configuration-signing key (<dir>/authority.key, 0600).

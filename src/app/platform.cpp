@@ -108,6 +108,9 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
   platform->registry_api_ =
       std::make_unique<registry::RegistryApi>(*platform->catalog_, registry_options);
   platform->registry_api_->Mount(router);
+  // The same routes once more, for Khur's nodes in this process to call without a socket.
+  platform->registry_router_ = std::make_unique<http::Router>();
+  platform->registry_api_->Mount(*platform->registry_router_);
 
   platform->tls_ = !options.server.tls_certificate_file.empty();
   platform->issuer_ = options.issuer;
@@ -146,6 +149,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
   ULUS_ASSIGN_OR_RETURN(platform->khur_,
                         Khur::Open(khur_options, *platform->pack_, options.packs_dir / options.pack,
                                    *platform->db_, *platform->dan_, router));
+  platform->khur_->ServeRegistriesFrom(*platform->registry_router_);
   platform->address_ = options.server.address;
   ULUS_ASSIGN_OR_RETURN(platform->server_, http::Server::Create(options.server, std::move(router)));
   return platform;

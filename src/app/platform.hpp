@@ -74,6 +74,7 @@ class Platform {
   std::unique_ptr<registry::AgencyStores> stores_;
   std::unique_ptr<registry::RegistryCatalog> catalog_;
   std::unique_ptr<registry::RegistryApi> registry_api_;
+  std::unique_ptr<http::Router> registry_router_;  // the registry routes, for in-process calls
   // Dan, and what it is given by the platform.
   std::unique_ptr<RegistryPersonDirectory> people_;
   std::unique_ptr<identity::LocalOutbox> messages_;

@@ -649,7 +649,10 @@ Reply Node::Impl::Serve(const ExchangeRequest& req, const GlobalConfig& /*config
     return {RequestFingerprint(req), static_cast<int>(r->status), r->content_type, r->headers,
             r->body};
   }
-  const auto [origin, prefix] = SplitBase(backend->second);
+  const bool local = backend->second.starts_with("local:") && options.local_backend;
+  const auto [origin, prefix] =
+      local ? std::pair<std::string, std::string>("local", backend->second.substr(6))
+            : SplitBase(backend->second);
   http::ClientOptions copts;
   copts.connect_timeout = options.connect_timeout;
   copts.request_timeout = options.backend_timeout;
@@ -661,11 +664,16 @@ Reply Node::Impl::Serve(const ExchangeRequest& req, const GlobalConfig& /*config
   std::string target = prefix + req.path;
   if (!req.query.empty()) target += "?" + req.query;
   m.request_out_ms = UnixMs(clock);
-  auto client = clients.Get(cache_key, origin, copts);
-  Result<http::ClientResponse> sent =
-      client.ok() ? (*client)->Send(boost::beast::http::string_to_verb(req.method), target,
-                                    req.body, headers)
-                  : Result<http::ClientResponse>(client.error());
+  Result<http::ClientResponse> sent = Error::Internal("no backend");
+  if (local) {
+    sent = options.local_backend(boost::beast::http::string_to_verb(req.method), target, req.body,
+                                 headers);
+  } else {
+    auto client = clients.Get(cache_key, origin, copts);
+    sent = client.ok() ? (*client)->Send(boost::beast::http::string_to_verb(req.method), target,
+                                         req.body, headers)
+                       : Result<http::ClientResponse>(client.error());
+  }
   m.response_in_ms = UnixMs(clock);
   if (!sent.ok()) {
     clients.Drop(cache_key);

@@ -17,6 +17,8 @@
 #include "ulus/exchange/global_config.hpp"
 #include "ulus/exchange/identifiers.hpp"
 #include "ulus/exchange/message_log.hpp"
+#include "ulus/exchange/protocol.hpp"
+#include "ulus/http/client.hpp"
 #include "ulus/http/server.hpp"
 #include "ulus/store/database.hpp"
 
@@ -53,6 +55,12 @@ struct NodeOptions {
   std::map<std::string, std::string, std::less<>> service_backends;
   // Headers added to every backend call (the registries' caller key).
   std::vector<std::pair<std::string, std::string>> backend_headers;
+  // Backends in the node's own process: a service whose base URL starts with "local:" is
+  // called through this function with the rest of the URL as its path prefix
+  // ("local:/data/person"), without an HTTP hop. The embedded default serves its registries so.
+  std::function<Result<http::ClientResponse>(http::Method, std::string_view target,
+                                             std::string_view body, const HeaderList& headers)>
+      local_backend;
   // The global configuration: fetched from `config_url` every `config_refresh` and kept in
   // `config_file` (the newest copy, read at start so a restart needs no authority).
   std::string config_url;
