@@ -22,6 +22,6 @@ if(ULUS_BUILD_TESTS)
     DEPS ulus_exchange_authority ulus_store ulus_http ulus_crypto Threads::Threads)
   ulus_test(exchange_authority_pgtest
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/authority_pgtest.cpp
-    DEPS ulus_exchange_authority ulus_store ulus_crypto Threads::Threads
+    DEPS ulus_exchange_authority ulus_store ulus_store_testing ulus_crypto Threads::Threads
     LABELS pg)
 endif()

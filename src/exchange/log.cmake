@@ -18,6 +18,6 @@ endif()
 if(ULUS_BUILD_TESTS)
   ulus_test(exchange_message_log_pgtest
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/message_log_pgtest.cpp
-    DEPS ulus_exchange_log ulus_store ulus_crypto Threads::Threads
+    DEPS ulus_exchange_log ulus_store ulus_store_testing ulus_crypto Threads::Threads
     LABELS pg)
 endif()

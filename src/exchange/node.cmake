@@ -17,6 +17,7 @@ endif()
 if(ULUS_BUILD_TESTS)
   ulus_test(exchange_node_store_pgtest
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/node_store_pgtest.cpp
-    DEPS ulus_exchange_node ulus_exchange_log ulus_store ulus_crypto Threads::Threads
+    DEPS ulus_exchange_node ulus_exchange_log ulus_store ulus_store_testing ulus_crypto
+         Threads::Threads
     LABELS pg)
 endif()

@@ -22,74 +22,18 @@
 #include "ulus/exchange/node.hpp"
 #include "ulus/store/database.hpp"
 #include "ulus/store/migration.hpp"
+#include "ulus/store/testing/postgres_schema.hpp"
 
 namespace ulus::exchange {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kUrlVariable = "ULUS_TEST_PG_URL";
-constexpr const char* kRequireVariable = "ULUS_REQUIRE_PG";
 constexpr const char* kSchemaPrefix = "ulus_khur_node_";
 constexpr const char* kSubject = "УБ90041212";
 constexpr const char* kReader = "MN/GOV/TAX/tax-system";
 
-// A schema of its own in the test server, made the search path of every pooled connection
-// through the URL's "options", and dropped with everything in it afterwards. kFailedPrecondition
-// from Make means no server is configured: the test is skipped.
-class PostgresSchema {
- public:
-  static Result<std::unique_ptr<PostgresSchema>> Make() {
-    const char* base_env = std::getenv(kUrlVariable);
-    const std::string base = base_env != nullptr ? base_env : "";
-    if (base.empty()) {
-      const char* require = std::getenv(kRequireVariable);
-      if (require != nullptr && std::string(require) == "1") {
-        // Skipping would hide that the PostgreSQL tests never ran.
-        return Error::Internal(std::string(kRequireVariable) + "=1 but " + kUrlVariable +
-                               " is not set");
-      }
-      return Error{ErrorCode::kFailedPrecondition,
-                   std::string(kUrlVariable) +
-                       " is not set, so the PostgreSQL tests are skipped; start a server with "
-                       "scripts/pg-throwaway start DIR PORT and export the URL it prints",
-                   {}};
-    }
-    store::DatabaseOptions options;
-    options.url = base;
-    options.max_connections = 1;
-    ULUS_ASSIGN_OR_RETURN(auto admin, store::Database::Open(options));
-    static std::atomic<int> made{0};
-    std::random_device random;
-    const std::string schema = kSchemaPrefix + std::to_string(getpid()) + "_" +
-                               std::to_string(made++) + "_" + std::to_string(random() % 1000000);
-    {
-      ULUS_ASSIGN_OR_RETURN(auto conn, admin->Acquire());
-      ULUS_TRY(conn->ExecuteScript("CREATE SCHEMA " + schema));
-    }
-    const std::string url = base + (base.find('?') == std::string::npos ? "?" : "&") +
-                            "options=-csearch_path%3D" + schema;
-    return std::unique_ptr<PostgresSchema>(new PostgresSchema(std::move(admin), schema, url));
-  }
-
-  ~PostgresSchema() {
-    auto conn = admin_->Acquire();
-    if (conn.ok()) (void)(*conn)->ExecuteScript("DROP SCHEMA " + schema_ + " CASCADE");
-  }
-  PostgresSchema(const PostgresSchema&) = delete;
-  PostgresSchema& operator=(const PostgresSchema&) = delete;
-
-  [[nodiscard]] const std::string& url() const { return url_; }
-  [[nodiscard]] const std::string& name() const { return schema_; }
-
- private:
-  PostgresSchema(std::unique_ptr<store::Database> admin, std::string schema, std::string url)
-      : admin_(std::move(admin)), schema_(std::move(schema)), url_(std::move(url)) {}
-
-  std::unique_ptr<store::Database> admin_;
-  std::string schema_;
-  std::string url_;
-};
+using store::testing::PostgresSchema;
 
 std::unique_ptr<store::Database> OpenDb(const std::string& url, size_t max_connections = 8) {
   store::DatabaseOptions options;
@@ -172,7 +116,7 @@ store::GroupCommit::Work ReplyAndUsage(std::string x_road_id, int64_t at_ms, std
 class NodeStorePgTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto schema = PostgresSchema::Make();
+    auto schema = PostgresSchema::Make(kSchemaPrefix);
     if (!schema.ok() && schema.error().code == ErrorCode::kFailedPrecondition) {
       GTEST_SKIP() << schema.error().message;
     }

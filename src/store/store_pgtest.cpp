@@ -5,60 +5,25 @@
 #include <random>
 
 #include "store_suite.hpp"
+#include "ulus/store/testing/postgres_schema.hpp"
 
 namespace ulus::store::test {
 namespace {
 
-constexpr const char* kUrlVariable = "ULUS_TEST_PG_URL";
-
-std::string BaseUrl() {
-  const char* url = std::getenv(kUrlVariable);
-  return url != nullptr ? url : "";
-}
-
-// A schema of its own in the test server, made the search path of every pooled connection through
-// the URL's "options" and dropped with everything in it afterwards.
+// The suite's database: a PostgreSQL schema of its own, dropped afterwards.
 class PostgresTestDatabase final : public TestDatabase {
  public:
-  PostgresTestDatabase(std::unique_ptr<Database> admin, std::string schema, std::string url)
-      : admin_(std::move(admin)), schema_(std::move(schema)), url_(std::move(url)) {}
-  ~PostgresTestDatabase() override {
-    auto conn = admin_->Acquire();
-    if (conn.ok()) (void)(*conn)->ExecuteScript("DROP SCHEMA " + schema_ + " CASCADE");
-  }
-  [[nodiscard]] const std::string& url() const override { return url_; }
+  explicit PostgresTestDatabase(std::unique_ptr<store::testing::PostgresSchema> schema)
+      : schema_(std::move(schema)) {}
+  [[nodiscard]] const std::string& url() const override { return schema_->url(); }
 
  private:
-  std::unique_ptr<Database> admin_;
-  std::string schema_;
-  std::string url_;
+  std::unique_ptr<store::testing::PostgresSchema> schema_;
 };
 
 Result<std::unique_ptr<TestDatabase>> MakePostgres() {
-  const std::string base = BaseUrl();
-  if (base.empty()) {
-    return Error{ErrorCode::kFailedPrecondition,
-                 std::string(kUrlVariable) +
-                     " is not set, so the PostgreSQL tests are skipped; start a server with "
-                     "scripts/pg-throwaway start DIR PORT and export the URL it prints",
-                 {}};
-  }
-  DatabaseOptions options;
-  options.url = base;
-  options.max_connections = 1;
-  ULUS_ASSIGN_OR_RETURN(auto admin, Database::Open(options));
-  static std::atomic<int> made{0};
-  std::random_device random;
-  const std::string schema = "ulus_test_" + std::to_string(getpid()) + "_" +
-                             std::to_string(made++) + "_" + std::to_string(random() % 1000000);
-  {
-    ULUS_ASSIGN_OR_RETURN(auto conn, admin->Acquire());
-    ULUS_TRY(conn->ExecuteScript("CREATE SCHEMA " + schema));
-  }
-  const std::string url = base + (base.find('?') == std::string::npos ? "?" : "&") +
-                          "options=-csearch_path%3D" + schema;
-  return std::unique_ptr<TestDatabase>(
-      std::make_unique<PostgresTestDatabase>(std::move(admin), schema, url));
+  ULUS_ASSIGN_OR_RETURN(auto schema, store::testing::PostgresSchema::Make("ulus_test_"));
+  return std::unique_ptr<TestDatabase>(std::make_unique<PostgresTestDatabase>(std::move(schema)));
 }
 
 const StoreBackend kPostgres{"postgres", &MakePostgres};
