@@ -3,6 +3,7 @@ ulus_module(exchange_node
   SOURCES
     ${CMAKE_CURRENT_SOURCE_DIR}/node.cpp
     ${CMAKE_CURRENT_SOURCE_DIR}/node_messages.cpp
+    ${CMAKE_CURRENT_SOURCE_DIR}/node_provider.cpp
   DEPS ulus_core ulus_crypto ulus_store ulus_http ulus_exchange_protocol ulus_exchange_log
        ulus_exchange_config
   PRIVATE_DEPS spdlog::spdlog nlohmann_json::nlohmann_json)

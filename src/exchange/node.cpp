@@ -16,7 +16,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include "node_messages.hpp"
+#include "node_impl.hpp"
 #include "ulus/core/files.hpp"
 #include "ulus/core/id.hpp"
 #include "ulus/crypto/encoding.hpp"
@@ -60,185 +60,9 @@ const std::vector<store::Migration>& NodeMigrations() {
   return steps;
 }
 
-int64_t UnixMs(const Clock& clock) {
-  return ToUnixMicros(clock.Now()) / 1000;
-}
-
-// Whether a request only reads: a safe method, or one of the GovStack data API's queries that
-// travel as POST (".../read", ".../exists"). A read needs a read right and its answer is kept
-// for retries in memory; anything else needs a write right and its answer is kept durably.
-bool IsRead(const ExchangeRequest& req) {
-  const auto m = boost::beast::http::string_to_verb(req.method);
-  if (m == http::Method::get || m == http::Method::head || m == http::Method::options) return true;
-  if (m != http::Method::post) return false;
-  const std::string_view path = req.path;
-  return path.ends_with("/read") || path.ends_with("/exists");
-}
-
-// A stored answer, to repeat to a retry with the same X-Road-Id. `fingerprint` says which
-// request it answered (RequestFingerprint); a retry is signed afresh for its own request hash.
-struct Reply {
-  std::string fingerprint;
-  int status = 0;
-  std::string content_type;
-  HeaderList headers;
-  std::string body;
-};
-
-json HeadersToJson(const HeaderList& headers) {
-  json out = json::array();
-  for (const auto& [name, value] : headers) out.push_back({name, value});
-  return out;
-}
-
-HeaderList HeadersFromJson(const std::string& text) {
-  HeaderList out;
-  const json doc = json::parse(text, nullptr, false);
-  if (!doc.is_array()) return out;
-  for (const auto& pair : doc) {
-    if (pair.is_array() && pair.size() == 2 && pair[0].is_string() && pair[1].is_string()) {
-      out.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
-    }
-  }
-  return out;
-}
-
-// What makes two requests with one X-Road-Id the same request: method, target and body. Not the
-// PR-REST request hash, which covers per-hop headers (X-Request-Id) that a retry changes.
-std::string RequestFingerprint(const ExchangeRequest& req) {
-  std::string buf = req.method;
-  buf += ' ';
-  buf += req.Target();
-  buf += '\n';
-  buf += req.body;
-  return crypto::HexEncode(crypto::Sha256(buf));
-}
-
-// The reply without this node's signature headers, as it is kept for retries.
-Reply Unsigned(Reply reply) {
-  std::erase_if(reply.headers, [](const auto& h) {
-    return boost::beast::iequals(h.first, kHeaderSignature) ||
-           boost::beast::iequals(h.first, kHeaderSignedHeaders);
-  });
-  return reply;
-}
-
-http::Response ToResponse(const Reply& reply) {
-  http::Response r;
-  r.status = static_cast<http::Status>(reply.status);
-  r.content_type = reply.content_type;
-  r.body = reply.body;
-  r.headers = reply.headers;
-  return r;
-}
-
-// "http://127.0.0.1:8080/data/person" -> ("http://127.0.0.1:8080", "/data/person").
-std::pair<std::string, std::string> SplitBase(std::string_view base) {
-  const auto scheme = base.find("://");
-  const auto slash = base.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
-  if (slash == std::string_view::npos) return {std::string(base), ""};
-  std::string path(base.substr(slash));
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  return {std::string(base.substr(0, slash)), path};
-}
-
-// One client per thread and destination: http::Client is not thread-safe, and the handler
-// threads are fixed, so each keeps its keep-alive connections.
-class ClientCache {
- public:
-  Result<http::Client*> Get(const std::string& key, const std::string& origin,
-                            const http::ClientOptions& options) {
-    auto& cache = Cache();
-    auto it = cache.find(key);
-    if (it != cache.end()) return it->second.get();
-    ULUS_ASSIGN_OR_RETURN(auto client, http::Client::Create(origin, options));
-    auto* raw = client.get();
-    cache.emplace(key, std::move(client));
-    return raw;
-  }
-  // Forgets this thread's client for `key` (after a transport error, so the next call starts
-  // with a fresh connection).
-  void Drop(const std::string& key) { Cache().erase(key); }
-
- private:
-  static std::unordered_map<std::string, std::unique_ptr<http::Client>>& Cache() {
-    thread_local std::unordered_map<std::string, std::unique_ptr<http::Client>> cache;
-    return cache;
-  }
-};
-
-// An exchange being answered, shared with retries of the same X-Road-Id that arrive meanwhile.
-struct Pending {
-  std::promise<Reply> promise;
-  std::shared_future<Reply> future = promise.get_future().share();
-};
-
 }  // namespace
 
-struct Node::Impl {
-  Impl(NodeOptions o, store::Database& d, const crypto::Signer& s, crypto::PublicKey authority,
-       const Clock& c)
-      : options(std::move(o)),
-        db(d),
-        signer(s),
-        clock(c),
-        config(std::move(authority), c),
-        batch_signer(s, BatchSignerOptions{std::chrono::microseconds(0), 1024}, c) {}
-
-  NodeOptions options;
-  store::Database& db;
-  const crypto::Signer& signer;
-  const Clock& clock;
-  ConfigHolder config;
-  std::unique_ptr<MessageLog> log;
-  BatchSigner batch_signer;
-  ClientCache clients;
-  std::string node_key;  // distinguishes this node's cached clients from another's in-process
-  std::unique_ptr<http::Server> client_server;
-  std::unique_ptr<http::Server> provider_server;
-
-  // Batch signatures already checked: one signature check per batch, not per message.
-  std::mutex verified_mu;
-  std::unordered_set<std::string> verified;
-
-  // Retries: answers being made, and recent answers to safe requests (unsafe ones are durable).
-  std::mutex replies_mu;
-  std::unordered_map<std::string, std::shared_ptr<Pending>> pending;
-  std::list<std::pair<std::string, std::pair<int64_t, Reply>>> recent;  // newest first
-  std::unordered_map<std::string, decltype(recent)::iterator> recent_index;
-  static constexpr size_t kRecentCapacity = 50'000;
-
-  mutable std::mutex monitoring_mu;
-  std::deque<MonitoringRecord> monitoring;
-
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stopping = false;
-  std::thread refresher;
-
-  // Metrics (registered on the client listener's registry).
-  http::Metrics* metrics = nullptr;
-
-  Status VerifyBatch(const crypto::Sha256Digest& digest, std::string_view text,
-                     const GlobalConfig& conf, const ClientId& signer_subsystem);
-  void Record(MonitoringRecord record);
-  Result<http::Response> HandleClient(http::Request& request);
-  Result<http::Response> HandleProvider(http::Request& request);
-  http::Response ClientError(MonitoringRecord& m, XRoadErrorType type, std::string message);
-  std::optional<Reply> FindReply(const std::string& key, bool safe, const ExchangeRequest& req);
-  void RememberReply(const std::string& key, const Reply& reply);
-  Reply Serve(const ExchangeRequest& req, const GlobalConfig& conf, const http::Request& request,
-              MonitoringRecord& m, const std::string& request_hash,
-              const std::string& request_signature);
-  Reply SignAndLog(const ExchangeRequest* req, const std::string& request_hash,
-                   const std::string& request_signature, http::Response response, bool store_reply,
-                   const std::string& usage_status_subject, MonitoringRecord& m);
-  Result<http::Response> ProviderError(const ExchangeRequest* req, const std::string& request_hash,
-                                       const std::string& request_signature, MonitoringRecord& m,
-                                       XRoadErrorType type, std::string message);
-  void RefreshLoop();
-  Status Install(std::string_view jws);
-};
+using namespace node;  // NOLINT(google-build-using-namespace): the room's own helpers
 
 Status Node::Impl::VerifyBatch(const crypto::Sha256Digest& digest, std::string_view text,
                                const GlobalConfig& conf, const ClientId& signer_subsystem) {
@@ -359,7 +183,8 @@ http::Response Node::Impl::ClientError(MonitoringRecord& m, XRoadErrorType type,
   return response;
 }
 
-// The client side: an agency system's /r1/ request, on to the provider's node.
+// The client side (the provider side is in node_provider.cpp): an agency system's /r1/ request,
+// on to the provider's node.
 Result<http::Response> Node::Impl::HandleClient(http::Request& request) {
   MonitoringRecord m;
   m.side = "client";
@@ -487,366 +312,6 @@ Result<http::Response> Node::Impl::HandleClient(http::Request& request) {
   return response;
 }
 
-std::optional<Reply> Node::Impl::FindReply(const std::string& key, bool safe,
-                                           const ExchangeRequest& req) {
-  {
-    std::lock_guard lock(replies_mu);
-    if (auto it = recent_index.find(key); it != recent_index.end())
-      return it->second->second.second;
-  }
-  if (safe) return std::nullopt;
-  auto conn = db.Acquire();
-  if (!conn.ok()) return std::nullopt;
-  const Value params[] = {req.client.ToString(), req.x_road_id};
-  auto rows = (*conn)->Query(
-      "SELECT fingerprint, status, content_type, headers, body FROM khur_reply "
-      "WHERE client = $1 AND x_road_id = $2",
-      params);
-  if (!rows.ok() || rows->empty()) return std::nullopt;
-  const auto& row = rows->front();
-  Reply reply;
-  reply.fingerprint = row.Text(0);
-  reply.status = static_cast<int>(row.Int(1));
-  reply.content_type = row.Text(2);
-  reply.headers = HeadersFromJson(row.Text(3));
-  const auto& body = row.Bytes(4);
-  reply.body.assign(body.bytes.begin(), body.bytes.end());
-  return reply;
-}
-
-void Node::Impl::RememberReply(const std::string& key, const Reply& reply) {
-  std::lock_guard lock(replies_mu);
-  if (recent_index.contains(key)) return;
-  recent.emplace_front(key, std::make_pair(UnixMs(clock), reply));
-  recent_index[key] = recent.begin();
-  const int64_t oldest = UnixMs(clock) - 15 * 60 * 1000;
-  while (!recent.empty() &&
-         (recent.size() > kRecentCapacity || recent.back().second.first < oldest)) {
-    recent_index.erase(recent.back().first);
-    recent.pop_back();
-  }
-}
-
-// Signs the answer, logs request and answer (and the reply and data-usage rows) in one commit,
-// and returns it with its signature headers. Without a parsed request (a request the node could
-// not read) the answer is signed but not logged: there is no exchange to log.
-Reply Node::Impl::SignAndLog(const ExchangeRequest* req, const std::string& request_hash,
-                             const std::string& request_signature, http::Response response,
-                             bool store_reply, const std::string& usage_subject,
-                             MonitoringRecord& m) {
-  HeaderList signed_headers;
-  signed_headers.emplace_back("content-type", response.content_type);
-  for (const auto& h : response.headers) signed_headers.push_back(h);
-  const std::string names = node::SignedNames(signed_headers);
-  const auto digest =
-      node::ResponseDigest(static_cast<int>(response.status), request_hash,
-                           node::CollectSigned(signed_headers, names), response.body);
-  Reply reply;
-  if (req != nullptr) reply.fingerprint = RequestFingerprint(*req);
-  reply.status = static_cast<int>(response.status);
-  reply.content_type = response.content_type;
-  reply.body = std::move(response.body);
-  reply.headers = std::move(response.headers);
-  auto signature = batch_signer.Sign(digest);
-  if (!signature.ok()) {
-    auto failed = RenderXRoadError({XRoadErrorType::kServerProxyInternalError,
-                                    "the answer could not be signed", NewUuidV7(clock)});
-    return {reply.fingerprint, static_cast<int>(failed.status), failed.content_type, failed.headers,
-            failed.body};
-  }
-  const std::string stored_headers = HeadersToJson(reply.headers).dump();
-  const std::string response_signature = SerializeBatchSignature(*signature);
-  reply.headers.emplace_back(std::string(kHeaderSignature), response_signature);
-  reply.headers.emplace_back(std::string(kHeaderSignedHeaders), names);
-  if (req == nullptr) return reply;
-
-  std::vector<LogEntry> entries(2);
-  const std::string client = req->client.ToString();
-  const std::string service = req->service.ToString();
-  entries[0] = {
-      MessageKind::kRequest, req->x_road_id, client,       service,
-      req->user_id,          req->subject,   req->purpose, node::RequestDigest(request_hash),
-      request_signature};
-  entries[1] = {MessageKind::kResponse, req->x_road_id, client, service,           req->user_id,
-                req->subject,           req->purpose,   digest, response_signature};
-  const int64_t at_ms = UnixMs(clock);
-  auto logged = log->Append(std::move(entries), [&](store::Connection& conn) -> Status {
-    if (store_reply) {
-      const Value params[] = {
-          client,
-          req->x_road_id,
-          at_ms,
-          reply.fingerprint,
-          static_cast<int64_t>(reply.status),
-          reply.content_type,
-          stored_headers,
-          store::Blob{std::vector<uint8_t>(reply.body.begin(), reply.body.end())}};
-      ULUS_TRY(conn.Execute(
-          "INSERT INTO khur_reply (client, x_road_id, at, fingerprint, status, content_type, "
-          "headers, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-          params));
-    }
-    if (!usage_subject.empty()) {
-      const Value params[] = {at_ms,
-                              usage_subject,
-                              client,
-                              req->user_id,
-                              service,
-                              req->method,
-                              req->path + (req->query.empty() ? "" : "?" + req->query),
-                              req->purpose,
-                              req->x_road_id,
-                              static_cast<int64_t>(reply.status)};
-      ULUS_TRY(conn.Execute(
-          "INSERT INTO khur_data_usage (at, subject, client, user_id, service, method, path, "
-          "purpose, x_road_id, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-          params));
-    }
-    return Ok();
-  });
-  if (!logged.ok()) {
-    // Nothing may be released that is not logged.
-    spdlog::error("khur: the message log could not be written: {}", logged.error().message);
-    auto failed = RenderXRoadError({XRoadErrorType::kServerProxyDatabaseError,
-                                    "the message log could not be written", NewUuidV7(clock)});
-    m.fault = std::string(XRoadErrorTypeName(XRoadErrorType::kServerProxyDatabaseError));
-    return {reply.fingerprint, static_cast<int>(failed.status), failed.content_type, failed.headers,
-            failed.body};
-  }
-  return reply;
-}
-
-Result<http::Response> Node::Impl::ProviderError(const ExchangeRequest* req,
-                                                 const std::string& request_hash,
-                                                 const std::string& request_signature,
-                                                 MonitoringRecord& m, XRoadErrorType type,
-                                                 std::string message) {
-  XRoadError error{type, std::move(message), NewUuidV7(clock)};
-  spdlog::info("khur provider side: {} {} ({})", XRoadErrorTypeName(type), error.message,
-               error.detail);
-  m.fault = std::string(XRoadErrorTypeName(type));
-  auto reply =
-      SignAndLog(req, request_hash, request_signature, RenderXRoadError(error), false, "", m);
-  m.status = reply.status;
-  m.response_size = reply.body.size();
-  m.response_out_ms = UnixMs(clock);
-  if (m.request_out_ms == 0) m.request_out_ms = m.request_in_ms;
-  if (m.response_in_ms == 0) m.response_in_ms = m.response_out_ms;
-  Record(m);
-  return ToResponse(reply);
-}
-
-// Calls the backend for an admitted request and signs and logs its answer.
-Reply Node::Impl::Serve(const ExchangeRequest& req, const GlobalConfig& /*config*/,
-                        const http::Request& /*request*/, MonitoringRecord& m,
-                        const std::string& request_hash, const std::string& request_signature) {
-  const bool safe = IsRead(req);
-  const auto backend = options.service_backends.find(req.service.service_code);
-  if (backend == options.service_backends.end()) {
-    auto r = ProviderError(&req, request_hash, request_signature, m,
-                           XRoadErrorType::kServerProxyUnknownService,
-                           "this node does not serve " + req.service.ToString());
-    return {RequestFingerprint(req), static_cast<int>(r->status), r->content_type, r->headers,
-            r->body};
-  }
-  const bool local = backend->second.starts_with("local:") && options.local_backend;
-  const auto [origin, prefix] =
-      local ? std::pair<std::string, std::string>("local", backend->second.substr(6))
-            : SplitBase(backend->second);
-  http::ClientOptions copts;
-  copts.connect_timeout = options.connect_timeout;
-  copts.request_timeout = options.backend_timeout;
-  const std::string cache_key = node_key + " backend " + origin;
-  HeaderList headers = req.headers;
-  // The GovStack name of the authenticated caller, for registries behind the node.
-  headers.emplace_back("Information-Mediator-Client", req.client.ToString());
-  for (const auto& h : options.backend_headers) headers.push_back(h);
-  std::string target = prefix + req.path;
-  if (!req.query.empty()) target += "?" + req.query;
-  m.request_out_ms = UnixMs(clock);
-  Result<http::ClientResponse> sent = Error::Internal("no backend");
-  if (local) {
-    sent = options.local_backend(boost::beast::http::string_to_verb(req.method), target, req.body,
-                                 headers);
-  } else {
-    auto client = clients.Get(cache_key, origin, copts);
-    sent = client.ok() ? (*client)->Send(boost::beast::http::string_to_verb(req.method), target,
-                                         req.body, headers)
-                       : Result<http::ClientResponse>(client.error());
-  }
-  m.response_in_ms = UnixMs(clock);
-  if (!sent.ok()) {
-    clients.Drop(cache_key);
-    auto r = ProviderError(
-        &req, request_hash, request_signature, m, XRoadErrorType::kServerProxyServiceFailed,
-        "the service " + req.service.ToString() + " did not answer: " + sent.error().message);
-    return {RequestFingerprint(req), static_cast<int>(r->status), r->content_type, r->headers,
-            r->body};
-  }
-  http::Response response;
-  response.status = sent->status;
-  response.content_type = std::string(sent->Header("Content-Type"));
-  response.body = std::move(sent->body);
-  for (auto& [name, value] : sent->headers) {
-    if (node::IsPassedResponseHeader(name)) response.headers.emplace_back(name, value);
-  }
-  Reply reply =
-      SignAndLog(&req, request_hash, request_signature, std::move(response), !safe, req.subject, m);
-  m.status = reply.status;
-  m.succeeded = m.fault.empty();
-  m.response_size = reply.body.size();
-  m.response_out_ms = UnixMs(clock);
-  Record(m);
-  return reply;
-}
-
-// The provider side: another node's signed request over mutual TLS.
-Result<http::Response> Node::Impl::HandleProvider(http::Request& request) {
-  MonitoringRecord m;
-  m.side = "provider";
-  m.request_in_ms = UnixMs(clock);
-  m.request_size = request.body().size();
-  const http::PeerCertificate* peer = request.peer();
-  auto parsed = ParseExchangeRequest(request.message(), clock);
-  if (!parsed.ok()) {
-    const auto error = ToXRoadError(parsed.error(), NewUuidV7(clock));
-    return ProviderError(nullptr, "", "", m, error.type, error.message);
-  }
-  const ExchangeRequest& req = *parsed;
-  m.client = req.client.ToString();
-  m.service = req.service.ToString();
-  m.x_road_id = req.x_road_id;
-  m.user_id = req.user_id;
-  const std::string request_hash = RequestHash(req);
-  const std::string request_signature(request.Header(kHeaderSignature));
-  auto current = config.Current();
-  if (!current.ok()) {
-    return ProviderError(nullptr, request_hash, "", m,
-                         XRoadErrorType::kServerProxyOutdatedGlobalConf, current.error().message);
-  }
-  const GlobalConfig& conf = **current;
-  if (peer == nullptr || !conf.NodePresents(req.client, peer->sha256)) {
-    return ProviderError(
-        nullptr, request_hash, "", m, XRoadErrorType::kServerProxySslAuthenticationFailed,
-        "the calling node's certificate is not registered for " + req.client.ToString());
-  }
-  if (auto ok = VerifyBatch(node::RequestDigest(request_hash), request_signature, conf, req.client);
-      !ok.ok()) {
-    return ProviderError(nullptr, request_hash, "", m,
-                         XRoadErrorType::kServerProxyInvalidSignatureValue,
-                         "the request does not carry a valid signature of " +
-                             req.client.ToString() + ": " + ok.error().message);
-  }
-  // From here on the request is authentic: it is logged with its signature, even when refused.
-  if (req.service.client != options.subsystem || conf.FindService(req.service) == nullptr) {
-    return ProviderError(&req, request_hash, request_signature, m,
-                         XRoadErrorType::kServerProxyUnknownService,
-                         "unknown service " + req.service.ToString());
-  }
-  const ServiceEntry& service = *conf.FindService(req.service);
-  const bool safe = IsRead(req);
-  if (!(safe ? conf.MayCall(req.client, req.service) : conf.MayWrite(req.client, req.service))) {
-    return ProviderError(&req, request_hash, request_signature, m,
-                         XRoadErrorType::kServerProxyAccessDenied,
-                         req.client.ToString() + " may not " + (safe ? "read" : "write") + " " +
-                             req.service.ToString());
-  }
-  if (service.subject_required && req.subject.empty()) {
-    return ProviderError(&req, request_hash, request_signature, m,
-                         XRoadErrorType::kClientBadRequest,
-                         req.service.ToString() +
-                             " holds personal data: name whom the request "
-                             "is about in Ulus-Subject and why in "
-                             "Ulus-Purpose");
-  }
-  if (!req.subject.empty() && req.purpose.empty()) {
-    return ProviderError(&req, request_hash, request_signature, m,
-                         XRoadErrorType::kClientBadRequest,
-                         "a request about a person must say why in Ulus-Purpose");
-  }
-  if (service.consent_required) {
-    if (req.consent.empty()) {
-      return ProviderError(&req, request_hash, request_signature, m,
-                           XRoadErrorType::kServerProxyAccessDenied,
-                           req.service.ToString() +
-                               " needs the person's consent: send Dan's "
-                               "consent token in Ulus-Consent");
-    }
-    Status consented = options.consent
-                           ? options.consent(req.consent, req.subject, req.purpose, req.client)
-                           : Status(Error::PermissionDenied("this node cannot check consent"));
-    if (!consented.ok()) {
-      return ProviderError(&req, request_hash, request_signature, m,
-                           XRoadErrorType::kServerProxyAccessDenied,
-                           "the consent does not allow this request: " + consented.error().message);
-    }
-  }
-
-  // A retry of an X-Road-Id already answered (or being answered) gets that answer again.
-  const std::string key = m.client + " " + req.x_road_id;
-  std::shared_ptr<Pending> mine;
-  std::shared_ptr<Pending> theirs;
-  std::optional<Reply> previous;
-  {
-    previous = FindReply(key, safe, req);
-    if (!previous) {
-      std::lock_guard lock(replies_mu);
-      auto it = pending.find(key);
-      if (it != pending.end()) {
-        theirs = it->second;
-      } else {
-        mine = std::make_shared<Pending>();
-        pending.emplace(key, mine);
-      }
-    }
-  }
-  if (theirs) {
-    if (theirs->future.wait_for(options.provider_timeout) != std::future_status::ready) {
-      return ProviderError(&req, request_hash, request_signature, m,
-                           XRoadErrorType::kServerProxyServiceFailed,
-                           "an earlier request with this X-Road-Id is still being answered");
-    }
-    previous = theirs->future.get();
-  }
-  if (previous) {
-    if (previous->fingerprint != RequestFingerprint(req)) {
-      return ProviderError(&req, request_hash, request_signature, m,
-                           XRoadErrorType::kClientBadRequest,
-                           "X-Road-Id " + req.x_road_id + " was used for another request");
-    }
-    if (metrics != nullptr) {
-      metrics
-          ->GetCounter("khur_retries_answered_total",
-                       "Requests answered from an earlier answer with the same X-Road-Id.")
-          .Add();
-    }
-    // Signed afresh for this request's hash, and logged: the retry is a message too.
-    m.request_out_ms = m.response_in_ms = UnixMs(clock);
-    Reply again =
-        SignAndLog(&req, request_hash, request_signature, ToResponse(*previous), false, "", m);
-    m.status = again.status;
-    m.succeeded = m.fault.empty();
-    m.response_size = again.body.size();
-    m.response_out_ms = UnixMs(clock);
-    Record(m);
-    http::Response response = ToResponse(again);
-    SetXRoadResponseHeaders(response, req, NewUuidV7(clock), request_hash);
-    return response;
-  }
-
-  Reply reply = Serve(req, conf, request, m, request_hash, request_signature);
-  if (safe && reply.status < 500) RememberReply(key, Unsigned(reply));
-  {
-    std::lock_guard lock(replies_mu);
-    pending.erase(key);
-  }
-  mine->promise.set_value(Unsigned(reply));
-  http::Response response = ToResponse(reply);
-  std::string request_id = NewUuidV7(clock);
-  SetXRoadResponseHeaders(response, req, request_id, request_hash);
-  return response;
-}
-
 Status Node::Impl::Install(std::string_view jws) {
   ULUS_TRY(config.Install(jws));
   if (!options.config_file.empty()) {
@@ -857,30 +322,27 @@ Status Node::Impl::Install(std::string_view jws) {
   return Ok();
 }
 
+Status Node::Impl::Fetch() {
+  auto origin_path = SplitBase(options.config_url);
+  http::ClientOptions copts;
+  copts.connect_timeout = options.connect_timeout;
+  copts.request_timeout = std::chrono::seconds(10);
+  ULUS_ASSIGN_OR_RETURN(auto client, http::Client::Create(origin_path.first, copts));
+  ULUS_ASSIGN_OR_RETURN(auto got, client->Get(origin_path.second));
+  if (got.status != http::Status::ok) {
+    return Error::Unavailable("the authority answered " +
+                              std::to_string(static_cast<int>(got.status)));
+  }
+  return Install(got.body);
+}
+
 void Node::Impl::RefreshLoop() {
   std::unique_lock lock(stop_mu);
   while (!stopping) {
     stop_cv.wait_for(lock, options.config_refresh, [&] { return stopping; });
     if (stopping) break;
     lock.unlock();
-    auto origin_path = SplitBase(options.config_url);
-    http::ClientOptions copts;
-    copts.connect_timeout = options.connect_timeout;
-    copts.request_timeout = std::chrono::seconds(10);
-    auto client = http::Client::Create(origin_path.first, copts);
-    Status status = client.ok() ? Status(Ok()) : Status(client.error());
-    if (client.ok()) {
-      auto got = (*client)->Get(origin_path.second);
-      if (!got.ok()) {
-        status = got.error();
-      } else if (got->status != http::Status::ok) {
-        status = Error::Unavailable("the authority answered " +
-                                    std::to_string(static_cast<int>(got->status)));
-      } else {
-        status = Install(got->body);
-      }
-    }
-    if (!status.ok()) {
+    if (auto status = Fetch(); !status.ok()) {
       spdlog::warn("khur node {}: cannot refresh the global configuration from {}: {}",
                    options.subsystem.ToString(), options.config_url, status.error().message);
     }
@@ -1008,17 +470,7 @@ Status Node::InstallConfig(std::string_view jws) {
 }
 
 Status Node::RefreshConfig() {
-  auto origin_path = SplitBase(impl_->options.config_url);
-  http::ClientOptions copts;
-  copts.connect_timeout = impl_->options.connect_timeout;
-  copts.request_timeout = std::chrono::seconds(10);
-  ULUS_ASSIGN_OR_RETURN(auto client, http::Client::Create(origin_path.first, copts));
-  ULUS_ASSIGN_OR_RETURN(auto got, client->Get(origin_path.second));
-  if (got.status != http::Status::ok) {
-    return Error::Unavailable("the authority answered " +
-                              std::to_string(static_cast<int>(got.status)));
-  }
-  return impl_->Install(got.body);
+  return impl_->Fetch();
 }
 
 MessageLog& Node::log() {
