@@ -1,5 +1,6 @@
 // The `ulus` command: one binary, a subcommand per role.
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@
 #include "signals.hpp"
 #include "ulus/core/log.hpp"
 #include "ulus/store/migration.hpp"
+#include "verify_command.hpp"
 
 namespace ulus::app {
 namespace {
@@ -258,6 +260,9 @@ Status ResolveHsm(PlatformOptions& options) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // cairo allocates and frees zlib's 256 KiB window several times per PDF; with glibc's default
+  // trim threshold the heap shrinks and regrows around each, which costs milliseconds per page.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   CLI::App cli{"Ulus: a national digital-government platform"};
   cli.set_version_flag("--version", "ulus 0.1.0");
   PlatformOptions options;
@@ -295,6 +300,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1}, size_t{1024}));
   KhurCommands khur_commands;
   khur_commands.Add(cli);
+  VerifyCommand verify_command;
+  verify_command.Add(cli);
   auto* migrate = cli.add_subcommand("migrate", "Bring the stores' schemas up to date and exit");
   SeedCommandOptions seed_options;
   auto* seed = cli.add_subcommand(
@@ -377,6 +384,7 @@ int Main(int argc, char** argv) {
     return Up(options, up_seed);
   }
   if (int code = 0; khur_commands.Run(options, code)) return code;
+  if (int code = 0; verify_command.Run(code)) return code;
   if (*migrate) return Migrate(options);
   if (*messages) return ShowMessages(options, message_to, message_limit);
   if (*keys) {

@@ -150,9 +150,30 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
                         Khur::Open(khur_options, *platform->pack_, options.packs_dir / options.pack,
                                    *platform->db_, *platform->dan_, router));
   platform->khur_->ServeRegistriesFrom(*platform->registry_router_);
+  ULUS_TRY(platform->OpenDocuments(options, router));
   platform->address_ = options.server.address;
   ULUS_ASSIGN_OR_RETURN(platform->server_, http::Server::Create(options.server, std::move(router)));
   return platform;
+}
+
+Status Platform::OpenDocuments(const PlatformOptions& options, http::Router& router) {
+  ULUS_ASSIGN_OR_RETURN(auto templates,
+                        documents::LoadTemplates(options.packs_dir / options.pack / "documents"));
+  std::vector<documents::IssuingAgency> agencies;
+  for (const auto& agency : pack_->agencies) {
+    documents::Translations name;
+    for (const auto& [lang, text] : agency.name) name[lang] = text;
+    agencies.push_back({.code = agency.code, .name = std::move(name)});
+  }
+  documents::DocumentsOptions documents_options{
+      .origin = issuer_, .country = pack_->code, .languages = pack_->languages};
+  ULUS_ASSIGN_OR_RETURN(documents_, documents::DocumentService::Open(
+                                        *db_, dan_->keys(), std::move(templates),
+                                        std::move(agencies), std::move(documents_options)));
+  documents_api_ =
+      std::make_unique<documents::DocumentsApi>(*documents_, dan_->oidc(), dan_->accounts());
+  documents_api_->Mount(router);
+  return Ok();
 }
 
 Result<std::vector<DemoAccount>> Platform::EnsureDemoAccounts(

@@ -9,6 +9,8 @@
 #include "khur.hpp"
 #include "person_directory.hpp"
 #include "ulus/core/result.hpp"
+#include "ulus/documents/api.hpp"
+#include "ulus/documents/documents.hpp"
 #include "ulus/http/server.hpp"
 #include "ulus/identity/dan.hpp"
 #include "ulus/identity/messages.hpp"
@@ -63,11 +65,14 @@ class Platform {
   Result<std::vector<DemoAccount>> EnsureDemoAccounts(const std::filesystem::path& data_dir);
   identity::Dan& dan() { return *dan_; }
   Khur& khur() { return *khur_; }
+  documents::DocumentService& documents() { return *documents_; }
   // http(s)://<loopback or address>:<port>: where this process reaches its own server.
   [[nodiscard]] std::string LocalOrigin() const;
 
  private:
   Platform() = default;
+  // The documents part: templates from the pack's documents/ folder, routes on `router`.
+  Status OpenDocuments(const PlatformOptions& options, http::Router& router);
   std::unique_ptr<store::Database> db_;
   // The registry part; declared before the server, which calls into it, so it outlives it.
   std::unique_ptr<registry::Pack> pack_;
@@ -80,6 +85,8 @@ class Platform {
   std::unique_ptr<identity::LocalOutbox> messages_;
   std::unique_ptr<identity::Dan> dan_;
   std::unique_ptr<Khur> khur_;
+  std::unique_ptr<documents::DocumentService> documents_;
+  std::unique_ptr<documents::DocumentsApi> documents_api_;
   std::unique_ptr<http::Server> server_;
   std::string address_;
   bool tls_ = false;

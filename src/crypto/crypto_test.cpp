@@ -31,6 +31,14 @@ TEST(Encoding, Base64UrlRoundTripsAndRejectsJunk) {
   EXPECT_FALSE(Base64UrlDecode("Zh").has_value());  // non-zero leftover bits
 }
 
+TEST(Encoding, Base64MatchesRfc4648Vectors) {
+  EXPECT_EQ(Base64Encode(AsBytes("")), "");
+  EXPECT_EQ(Base64Encode(AsBytes("f")), "Zg==");
+  EXPECT_EQ(Base64Encode(AsBytes("fo")), "Zm8=");
+  EXPECT_EQ(Base64Encode(AsBytes("foobar")), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode(AsBytes("\xfb\xff")), "+/8=");
+}
+
 TEST(Encoding, HexRejectsOddAndNonHex) {
   EXPECT_FALSE(HexDecode("abc").has_value());
   EXPECT_FALSE(HexDecode("zz").has_value());

@@ -102,6 +102,16 @@ std::optional<std::vector<uint8_t>> Base64UrlDecode(std::string_view text) {
   return out;
 }
 
+std::string Base64Encode(std::span<const uint8_t> bytes) {
+  std::string out = Base64UrlEncode(bytes);
+  for (char& c : out) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  while (out.size() % 4 != 0) out.push_back('=');
+  return out;
+}
+
 std::string Base32Encode(std::span<const uint8_t> bytes, bool pad) {
   std::string out;
   out.reserve((bytes.size() + 4) / 5 * 8);

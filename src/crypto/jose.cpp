@@ -20,33 +20,6 @@ Error Malformed(std::string_view what, std::string field = {}) {
   return Rejected("token is malformed: " + std::string(what), std::move(field));
 }
 
-// Parses a JSON object, refusing duplicate member names at any depth (RFC 7515 §5.2 lets a
-// verifier reject them; accepting "last wins" would let two parsers disagree about a token).
-std::optional<json> ParseStrictObject(std::string_view text) {
-  std::vector<std::set<std::string>> open_objects;
-  bool duplicate = false;
-  const json::parser_callback_t on_event = [&](int /*depth*/, json::parse_event_t event,
-                                               json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start: open_objects.emplace_back(); break;
-      case json::parse_event_t::object_end:
-        if (!open_objects.empty()) open_objects.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!open_objects.empty() &&
-            !open_objects.back().insert(parsed.get<std::string>()).second) {
-          duplicate = true;
-        }
-        break;
-      default: break;
-    }
-    return true;
-  };
-  json value = json::parse(text.begin(), text.end(), on_event, /*allow_exceptions=*/false);
-  if (value.is_discarded() || duplicate || !value.is_object()) return std::nullopt;
-  return value;
-}
-
 std::string LowerAscii(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -163,6 +136,31 @@ bool IsForeignJwk(const json& jwk) {
 
 }  // namespace
 
+std::optional<json> ParseJsonObjectStrict(std::string_view text) {
+  std::vector<std::set<std::string>> open_objects;
+  bool duplicate = false;
+  const json::parser_callback_t on_event = [&](int /*depth*/, json::parse_event_t event,
+                                               json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start: open_objects.emplace_back(); break;
+      case json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!open_objects.empty() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second) {
+          duplicate = true;
+        }
+        break;
+      default: break;
+    }
+    return true;
+  };
+  json value = json::parse(text.begin(), text.end(), on_event, /*allow_exceptions=*/false);
+  if (value.is_discarded() || duplicate || !value.is_object()) return std::nullopt;
+  return value;
+}
+
 Result<JwkSet> JwkSet::FromJson(const json& jwks) {
   if (!jwks.is_object() || !jwks.contains("keys") || !jwks["keys"].is_array()) {
     return Error::InvalidArgument("a JWK Set is an object with a \"keys\" array", "keys");
@@ -249,7 +247,7 @@ Result<VerifiedJwt> VerifyJwt(std::string_view token, const KeyResolver& keys,
   if (!header_bytes || !claims_bytes || !signature) {
     return Malformed("a part is not unpadded base64url");
   }
-  auto header = ParseStrictObject(
+  auto header = ParseJsonObjectStrict(
       std::string_view(reinterpret_cast<const char*>(header_bytes->data()), header_bytes->size()));
   if (!header) return Malformed("the header is not a JSON object", "header");
   ULUS_ASSIGN_OR_RETURN(const SignatureAlg alg, CheckHeader(*header, policy));
@@ -272,7 +270,7 @@ Result<VerifiedJwt> VerifyJwt(std::string_view token, const KeyResolver& keys,
     return Rejected("token signature is invalid", "signature");
   }
 
-  auto claims = ParseStrictObject(
+  auto claims = ParseJsonObjectStrict(
       std::string_view(reinterpret_cast<const char*>(claims_bytes->data()), claims_bytes->size()));
   if (!claims) return Malformed("the claims are not a JSON object", "claims");
   ULUS_TRY(CheckTimes(*claims, policy, clock));

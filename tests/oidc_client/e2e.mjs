@@ -106,6 +106,7 @@ async function postForm(url, form, headers = {}) {
 
 const accounts = JSON.parse(readFileSync(`${dataDir}/demo-accounts.json`, 'utf8'));
 const citizen = accounts.find((a) => a.kind === 'citizen') ?? accounts[0];
+const officer = accounts.find((a) => a.kind === 'officer') ?? accounts[1];
 const account = { nationalId: citizen.national_id, password: citizen.password };
 const portalSecret = readFileSync(`${dataDir}/clients/${kPortal}.secret`, 'utf8').trim();
 
@@ -290,6 +291,89 @@ if (danOnly) {
     if (!cc.json?.access_token) return `no client token: ${JSON.stringify(cc.json)}`;
     const r = await fetch(usageUrl, { headers: { authorization: `Bearer ${cc.json.access_token}` } });
     return r.status === 403 ? undefined : `client token: ${r.status}`;
+  });
+
+  // Documents from the holder's side: the civil registry's back-end issues the citizen an address
+  // reference; the citizen sees it, how often it was verified, discloses only a field and "over
+  // 18", and cannot reach another person's document.
+  const gasrSecret = readFileSync(`${dataDir}/clients/demo-backend.secret`, 'utf8').trim();
+  const gasrToken = (await postForm(meta.token_endpoint, { grant_type: 'client_credentials' },
+    { authorization: basic('demo-backend', gasrSecret) })).json?.access_token;
+  const issue = async (holder) => {
+    const r = await fetch(`${base}/documents/v1/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gasrToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        template: 'address-reference', holder,
+        claims: { national_id: holder, family_name: 'Батболд', given_name: 'Сарнай',
+          birth_date: '1990-05-01', address: 'Улаанбаатар', region: 'Улаанбаатар',
+          registered_since: '2012-01-01' },
+      }),
+    });
+    return r.status === 201 ? r.json() : Promise.reject(new Error(`issue: ${r.status} ${await r.text()}`));
+  };
+  const verify = (credential) => fetch(`${base}/documents/v1/verify`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ credential }),
+  }).then((r) => r.json());
+  let mine;
+  let others;
+  try {
+    mine = await issue(citizen.national_id);
+    others = await issue(officer.national_id);
+  } catch (e) {
+    fatal('documents: issuing for the citizen', e);
+  }
+  await check('documents: the citizen sees the document and how often it was verified', async () => {
+    await verify(mine.credential);
+    await verify(mine.credential);
+    const r = await fetch(`${base}/documents/v1/mine`, { headers: bearer });
+    if (r.status !== 200) return `status ${r.status}`;
+    const docs = await r.json();
+    const found = docs.find((d) => d.id === mine.id);
+    if (!found) return 'not listed';
+    if (docs.some((d) => d.id === others.id)) return 'another person\'s document is listed';
+    const list = await fetch(`${base}/documents/v1/documents/${mine.id}/verifications`, { headers: bearer });
+    const records = await list.json();
+    return found.verifications === 2 && records.length === 2 && records[0].verdict === 'genuine'
+      ? undefined : `count ${found.verifications}, records ${JSON.stringify(records)}`;
+  });
+  await check('documents: a disclosure shows only the chosen field and "over 18"', async () => {
+    const r = await fetch(`${base}/documents/v1/documents/${mine.id}/disclosures`, {
+      method: 'POST', headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ fields: ['given_name'], predicates: ['age_over_18'] }),
+    });
+    if (r.status !== 201) return `status ${r.status}: ${await r.text()}`;
+    const disclosure = await r.json();
+    const v = await verify(disclosure.credential);
+    const keys = Object.keys(v.disclosed ?? {}).sort().join(',');
+    if (v.verdict !== 'genuine' || !v.disclosure || keys !== 'age_over_18,given_name') return JSON.stringify(v);
+    const payload = JSON.parse(Buffer.from(disclosure.credential.split('.')[1], 'base64url').toString());
+    return JSON.stringify(payload).includes(citizen.national_id) ? 'the national ID leaked' : undefined;
+  });
+  await check('documents: the citizen downloads the PDF of their document', async () => {
+    const r = await fetch(`${base}/documents/v1/documents/${mine.id}/pdf`, { headers: bearer });
+    const bytes = Buffer.from(await r.arrayBuffer());
+    return r.status === 200 && bytes.subarray(0, 5).toString() === '%PDF-' ? undefined : `status ${r.status}`;
+  });
+  await check('documents: another person\'s document, PDF and disclosure are 404 to the citizen', async () => {
+    const paths = [`/documents/v1/documents/${others.id}`, `/documents/v1/documents/${others.id}/pdf`,
+      `/documents/v1/documents/${others.id}/verifications`];
+    for (const path of paths) {
+      const r = await fetch(base + path, { headers: bearer });
+      if (r.status !== 404) return `${path}: ${r.status}`;
+    }
+    const r = await fetch(`${base}/documents/v1/documents/${others.id}/disclosures`, {
+      method: 'POST', headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ fields: ['given_name'] }),
+    });
+    return r.status === 404 ? undefined : `disclosure: ${r.status}`;
+  });
+  await check('documents: a citizen cannot revoke a document (only its agency)', async () => {
+    const r = await fetch(`${base}/documents/v1/documents/${mine.id}/revoke`, {
+      method: 'POST', headers: { ...bearer, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'I do not like it' }),
+    });
+    return r.status === 404 ? undefined : `status ${r.status}`;
   });
 }
 

@@ -71,6 +71,11 @@ struct VerifiedJwt {
   std::string kid;
 };
 
+// Parses a JSON object, refusing duplicate member names at any depth (RFC 7515 §5.2 lets a
+// verifier reject them; accepting "last wins" would let two parsers disagree about a token).
+// Nothing for malformed JSON, a duplicate, or a value that is not an object.
+std::optional<nlohmann::json> ParseJsonObjectStrict(std::string_view text);
+
 // A JWS compact-serialized JWT signed by `signer`. The header is `header_extra` (an object or
 // null) with "alg" and "kid" set from the signer (a conflicting value is an error) and "typ"
 // "JWT" unless given. `claims` must be an object.

@@ -1,0 +1,372 @@
+#include <algorithm>
+#include <set>
+
+#include "ulus/core/id.hpp"
+#include "ulus/documents/api.hpp"
+#include "ulus/http/form.hpp"
+#include "ulus/http/problem.hpp"
+#include "ulus/identity/pages.hpp"
+#include "verify_page.hpp"
+
+namespace ulus::documents {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxVerifyBytes = size_t{64} * 1024;
+
+// Who calls an authenticated route: a person (a Dan user token) and the agencies they may act
+// for as an officer, or an agency's back-end (a client token).
+struct Caller {
+  std::string national_id;      // empty for a client token
+  std::vector<Actor> agencies;  // what the caller may issue and revoke for
+};
+
+std::string BearerToken(const http::Request& request) {
+  const auto header = request.Header("Authorization");
+  if (header.size() <= 7 ||
+      !(header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ")) {
+    return {};
+  }
+  return std::string(header.substr(7));
+}
+
+json DocumentJson(const IssuedDocument& d, bool with_credential) {
+  json out = {{"id", d.id},
+              {"template", d.template_id},
+              {"templateVersion", d.template_version},
+              {"agency", d.agency},
+              {"issuedAt", FormatRfc3339(d.issued_at)},
+              {"status", d.revocation ? "revoked" : "valid"},
+              {"links",
+               {{"pdf", "/documents/v1/documents/" + d.id + "/pdf"},
+                {"status", "/documents/v1/status/" + d.id}}}};
+  if (d.expires_at) out["expiresAt"] = FormatRfc3339(*d.expires_at);
+  if (d.parent) out["disclosureOf"] = *d.parent;
+  if (d.revocation) {
+    out["revokedAt"] = FormatRfc3339(d.revocation->at);
+    out["revocationReason"] = d.revocation->reason;
+  }
+  if (with_credential) {
+    out["holder"] = d.holder;
+    out["issuedBy"] = d.issued_by;
+    out["kid"] = d.kid;
+    out["sources"] = d.sources;
+    out["credential"] = d.credential;
+    if (!d.hc1.empty()) out["hc1"] = d.hc1;
+  }
+  return out;
+}
+
+std::vector<std::string> StringList(const json& body, const char* name) {
+  std::vector<std::string> out;
+  if (!body.contains(name) || !body[name].is_array()) return out;
+  for (const auto& v : body[name]) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+http::Response Jwt(std::string text, std::string_view cache) {
+  auto response = http::Response::Text(std::move(text), "application/jwt");
+  response.headers.emplace_back("Cache-Control", std::string(cache));
+  return response;
+}
+
+}  // namespace
+
+void DocumentsApi::Mount(http::Router& router) {
+  // Resolves the bearer token; kUnauthenticated without one.
+  auto authenticate = [this](const http::Request& request) -> Result<Caller> {
+    const std::string token = BearerToken(request);
+    if (token.empty()) {
+      return Error{ErrorCode::kUnauthenticated,
+                   "sign in with Dan and send the access token (Authorization: Bearer ...)",
+                   "Authorization"};
+    }
+    ULUS_ASSIGN_OR_RETURN(auto info, oidc_.VerifyAccessToken(token));
+    Caller caller;
+    if (info.IsClientToken()) {
+      if (!info.agency.empty()) {
+        caller.agencies.push_back({.agency = info.agency, .who = "client:" + info.client_id});
+      }
+      return caller;
+    }
+    ULUS_ASSIGN_OR_RETURN(auto account, accounts_.FindById(info.subject));
+    if (!account || account->status != "active") {
+      return Error{ErrorCode::kUnauthenticated, "the account is not active", {}};
+    }
+    caller.national_id = account->national_id;
+    // Officers act for their agency only after a login above a password alone.
+    if (info.assurance && *info.assurance >= identity::Assurance::kSubstantial) {
+      ULUS_ASSIGN_OR_RETURN(auto roles, accounts_.Roles(account->id));
+      for (const auto& role : roles) {
+        if (role.role == "officer" || role.role == "admin") {
+          caller.agencies.push_back({.agency = role.agency, .who = "officer:" + account->id});
+        }
+      }
+    }
+    return caller;
+  };
+  auto actor_for = [](const Caller& caller, std::string_view agency) -> std::optional<Actor> {
+    for (const auto& a : caller.agencies) {
+      if (a.agency == agency) return a;
+    }
+    return std::nullopt;
+  };
+  // The document, if the caller holds it or its agency issued it; kNotFound otherwise, so a
+  // stranger cannot tell an existing id from a missing one.
+  auto visible = [this, actor_for](const Caller& caller,
+                                   std::string_view id) -> Result<IssuedDocument> {
+    ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(id));
+    if (!found || !((!caller.national_id.empty() && found->holder == caller.national_id) ||
+                    actor_for(caller, found->agency))) {
+      return Error::NotFound("no document " + std::string(id) + " of yours");
+    }
+    return *std::move(found);
+  };
+
+  router.Add(
+      http::Method::post, "/documents/v1/documents",
+      [this, authenticate, actor_for](http::Request& request) -> Result<http::Response> {
+        ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
+        ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
+        if (!body.is_object() || !body.contains("template") || !body["template"].is_string() ||
+            !body.contains("holder") || !body["holder"].is_string()) {
+          return Error::InvalidArgument("template and holder (a national ID) are required",
+                                        "template");
+        }
+        IssueRequest issue;
+        issue.template_id = body["template"].get<std::string>();
+        issue.holder = body["holder"].get<std::string>();
+        issue.claims = body.value("claims", json::object());
+        issue.sources = body.value("sources", json::array());
+        const Template* t = service_.FindTemplate(issue.template_id);
+        if (t == nullptr) {
+          return Error::InvalidArgument("no document template " + issue.template_id, "template");
+        }
+        const auto actor = actor_for(caller, t->agency);
+        if (!actor) {
+          return Error::PermissionDenied("only " + t->agency + "'s systems and officers issue " +
+                                         t->id + " documents");
+        }
+        ULUS_ASSIGN_OR_RETURN(auto issued, service_.Issue(issue, *actor));
+        auto response = http::Response::Json(DocumentJson(issued, true), http::Status::created);
+        response.headers.emplace_back("Location", "/documents/v1/documents/" + issued.id);
+        return response;
+      },
+      {{"summary", "Issue a signed document from a template"}, {"tags", {"documents"}}});
+
+  router.Add(http::Method::get, "/documents/v1/documents/{id}",
+             [authenticate, visible](http::Request& request) -> Result<http::Response> {
+               ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
+               ULUS_ASSIGN_OR_RETURN(auto d, visible(caller, request.Param("id")));
+               auto response = http::Response::Json(DocumentJson(d, true));
+               response.headers.emplace_back("Cache-Control", "no-store");
+               return response;
+             },
+             {{"summary", "A document's record and credential (its holder or issuing agency)"},
+              {"tags", {"documents"}}});
+
+  router.Add(http::Method::get, "/documents/v1/documents/{id}/pdf",
+             [this, authenticate, visible](http::Request& request) -> Result<http::Response> {
+               ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
+               ULUS_ASSIGN_OR_RETURN(auto d, visible(caller, request.Param("id")));
+               if (d.parent)
+                 return Error::NotFound("a disclosure has no PDF; share its credential");
+               const auto lang = request.Query("lang").value_or("");
+               ULUS_ASSIGN_OR_RETURN(auto pdf, service_.Pdf(d, lang));
+               auto response = http::Response::Text(std::move(pdf), "application/pdf");
+               response.headers.emplace_back(
+                   "Content-Disposition",
+                   "attachment; filename=\"" + d.template_id + "-" + d.id.substr(0, 8) + ".pdf\"");
+               response.headers.emplace_back("Cache-Control", "no-store");
+               return response;
+             },
+             {{"summary", "A document as PDF with its QR code"}, {"tags", {"documents"}}});
+
+  router.Add(http::Method::post, "/documents/v1/documents/{id}/revoke",
+             [this, authenticate, actor_for](http::Request& request) -> Result<http::Response> {
+               ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
+               const std::string id(request.Param("id"));
+               ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(id));
+               if (!found) return Error::NotFound("no document " + id + " of yours");
+               if (found->parent && found->holder == caller.national_id) {
+                 ULUS_TRY(service_.WithdrawDisclosure(id, caller.national_id));
+                 return http::Response::NoContent();
+               }
+               const auto actor = actor_for(caller, found->agency);
+               if (!actor) return Error::NotFound("no document " + id + " of yours");
+               ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
+               if (!body.is_object() || !body.contains("reason") || !body["reason"].is_string()) {
+                 return Error::InvalidArgument("give the reason for the revocation", "reason");
+               }
+               ULUS_TRY(service_.Revoke(id, body["reason"].get<std::string>(), *actor));
+               return http::Response::NoContent();
+             },
+             {{"summary", "Revoke a document (its agency), or withdraw a disclosure (its holder)"},
+              {"tags", {"documents"}}});
+
+  router.Add(http::Method::post, "/documents/v1/documents/{id}/disclosures",
+             [this, authenticate](http::Request& request) -> Result<http::Response> {
+               ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
+               if (caller.national_id.empty()) {
+                 return Error::PermissionDenied("only the document's holder makes disclosures");
+               }
+               ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
+               if (!body.is_object()) return Error::InvalidArgument("a JSON object is expected");
+               ULUS_ASSIGN_OR_RETURN(
+                   auto d,
+                   service_.Disclose(request.Param("id"), caller.national_id,
+                                     StringList(body, "fields"), StringList(body, "predicates")));
+               json out = DocumentJson(d, false);
+               out["credential"] = d.credential;
+               return http::Response::Json(out, http::Status::created);
+             },
+             {{"summary", "Disclose only chosen fields of my document (or 'age_over_18')"},
+              {"tags", {"documents"}}});
+
+  router.Add(
+      http::Method::get, "/documents/v1/documents/{id}/verifications",
+      [this, authenticate](http::Request& request) -> Result<http::Response> {
+        ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
+        ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(request.Param("id")));
+        if (!found || caller.national_id.empty() || found->holder != caller.national_id) {
+          return Error::NotFound("no document " + std::string(request.Param("id")) + " of yours");
+        }
+        ULUS_ASSIGN_OR_RETURN(auto records, service_.Verifications(found->id, 200));
+        json out = json::array();
+        for (const auto& r : records) {
+          out.push_back({{"at", FormatRfc3339(r.at)},
+                         {"channel", r.channel},
+                         {"from", r.remote},
+                         {"verdict", r.verdict},
+                         {"shown", r.credential_id == found->id ? "document" : "disclosure"}});
+        }
+        return http::Response::Json(out);
+      },
+      {{"summary", "When and from where my document was verified"}, {"tags", {"documents"}}});
+
+  router.Add(
+      http::Method::get, "/documents/v1/mine",
+      [this, authenticate](http::Request& request) -> Result<http::Response> {
+        ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
+        if (caller.national_id.empty()) {
+          return Error::PermissionDenied("a client token holds no documents");
+        }
+        ULUS_ASSIGN_OR_RETURN(auto documents, service_.ForHolder(caller.national_id, 100, 0));
+        json out = json::array();
+        for (const auto& d : documents) {
+          json item = DocumentJson(d, false);
+          item["verifications"] = d.verifications;
+          out.push_back(std::move(item));
+        }
+        auto response = http::Response::Json(out);
+        response.headers.emplace_back("Cache-Control", "no-store");
+        return response;
+      },
+      {{"summary", "My documents and how often each was verified"}, {"tags", {"documents"}}});
+
+  router.Add(http::Method::post, "/documents/v1/verify",
+             [this](http::Request& request) -> Result<http::Response> {
+               if (request.body().size() > kMaxVerifyBytes) {
+                 return Error{ErrorCode::kTooLarge, "a credential is at most 64 KiB", {}};
+               }
+               std::string text;
+               const auto type = request.Header("Content-Type");
+               if (type.starts_with("application/json")) {
+                 ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
+                 if (!body.is_object() || !body.contains("credential") ||
+                     !body["credential"].is_string()) {
+                   return Error::InvalidArgument("credential (the QR code's text) is required",
+                                                 "credential");
+                 }
+                 text = body["credential"].get<std::string>();
+               } else {
+                 text = std::string(request.body());
+               }
+               ULUS_ASSIGN_OR_RETURN(auto verification,
+                                     service_.Verify(text, "api", request.remote_address()));
+               auto response = http::Response::Json(verification.ToJson());
+               response.headers.emplace_back("Cache-Control", "no-store");
+               return response;
+             },
+             {{"summary", "Verify a credential, health certificate or QR text (no login)"},
+              {"tags", {"documents"}}});
+
+  router.Add(http::Method::get, "/documents/v1/status/{id}",
+             [this](http::Request& request) -> Result<http::Response> {
+               ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(request.Param("id")));
+               if (!found)
+                 return Error::NotFound("no document " + std::string(request.Param("id")));
+               json out = {{"id", found->id}, {"status", found->revocation ? "revoked" : "valid"}};
+               if (found->revocation) {
+                 out["revokedAt"] = FormatRfc3339(found->revocation->at);
+                 out["reason"] = found->revocation->reason;
+               }
+               auto response = http::Response::Json(out);
+               response.headers.emplace_back("Cache-Control", "no-cache");
+               return response;
+             },
+             {{"summary", "Whether a document is revoked (its credentialStatus)"},
+              {"tags", {"documents"}}});
+
+  router.Add(http::Method::get, "/documents/v1/credentials/{id}",
+             [this](http::Request& request) -> Result<http::Response> {
+               ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(request.Param("id")));
+               if (!found)
+                 return Error::NotFound("no document " + std::string(request.Param("id")));
+               return Jwt(found->credential, "no-store");
+             },
+             {{"summary", "The credential a locator QR code points to"}, {"tags", {"documents"}}});
+
+  router.Add(
+      http::Method::get, "/documents/v1/trust-list",
+      [this](http::Request&) -> Result<http::Response> {
+        ULUS_ASSIGN_OR_RETURN(auto jws, service_.TrustListJws());
+        return Jwt(std::move(jws), "public, max-age=60");
+      },
+      {{"summary", "The signed list of issuing agencies and their keys"}, {"tags", {"documents"}}});
+
+  router.Add(http::Method::get, "/documents/v1/revocations",
+             [this](http::Request&) -> Result<http::Response> {
+               ULUS_ASSIGN_OR_RETURN(auto jws, service_.RevocationListJws());
+               return Jwt(std::move(jws), "public, max-age=30");
+             },
+             {{"summary", "The signed list of revoked documents"}, {"tags", {"documents"}}});
+
+  router.Add(
+      http::Method::get, "/documents/v1/trust-anchor",
+      [this](http::Request&) -> Result<http::Response> {
+        ULUS_ASSIGN_OR_RETURN(auto anchor, service_.TrustAnchor());
+        return http::Response::Json({{"thumbprint", anchor.Thumbprint()}, {"jwk", anchor.Jwk()}});
+      },
+      {{"summary", "The key the trust and revocation lists are signed with"},
+       {"tags", {"documents"}}});
+
+  router.Add(
+      http::Method::get, "/documents/v1/templates",
+      [this](http::Request&) -> Result<http::Response> {
+        json out = json::array();
+        for (const auto& t : service_.templates()) {
+          json fields = json::array();
+          for (const auto& f : t.fields) {
+            fields.push_back({{"name", f.name}, {"label", f.label}, {"required", f.required}});
+          }
+          out.push_back({{"id", t.id},
+                         {"version", t.version},
+                         {"agency", t.agency},
+                         {"type", t.type},
+                         {"title", t.title},
+                         {"dcc", !t.dcc.empty()},
+                         {"fields", fields}});
+        }
+        return http::Response::Json(out);
+      },
+      {{"summary", "The document templates of this country"}, {"tags", {"documents"}}});
+
+  MountVerifyPage(router, service_);
+}
+
+}  // namespace ulus::documents

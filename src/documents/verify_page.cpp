@@ -1,0 +1,128 @@
+#include "verify_page.hpp"
+
+#include "ulus/http/form.hpp"
+#include "ulus/identity/pages.hpp"
+
+namespace ulus::documents {
+
+using identity::Escape;
+using identity::Lang;
+using identity::Pick;
+using identity::Text;
+using nlohmann::json;
+
+namespace {
+
+constexpr Text kTitle{"Баримт шалгах", "Verify a document"};
+constexpr Text kIntro{
+    "Баримтын QR кодыг уншуулж гарсан текстийг энд буулгана уу. Нэвтрэх шаардлагагүй.",
+    "Paste the text of the document's QR code here. No login is needed."};
+constexpr Text kLabel{"QR кодын текст", "QR code text"};
+constexpr Text kButton{"Шалгах", "Verify"};
+constexpr Text kGenuine{"Жинхэнэ", "Genuine"};
+constexpr Text kRevoked{"Хүчингүй болсон", "Revoked"};
+constexpr Text kExpired{"Хугацаа дууссан", "Expired"};
+constexpr Text kForged{"Хуурамч эсвэл өөрчлөгдсөн", "Forged or changed"};
+constexpr Text kIssuer{"Олгосон байгууллага", "Issued by"};
+constexpr Text kIssued{"Олгосон", "Issued"};
+constexpr Text kExpires{"Хүчинтэй хугацаа", "Valid until"};
+constexpr Text kDisclosure{"Эзэмшигч зөвхөн эдгээр мэдээллийг харуулахаар сонгосон.",
+                           "The holder chose to show only this."};
+constexpr Text kAnother{"Өөр баримт шалгах", "Verify another"};
+
+std::string Form(Lang lang, std::string_view value) {
+  return "<p>" + std::string(Pick(lang, kIntro)) +
+         "</p><form method=\"post\" action=\"/verify?lang=" +
+         std::string(identity::LangCode(lang)) + "\"><label for=\"code\">" +
+         std::string(Pick(lang, kLabel)) +
+         "</label><textarea id=\"code\" name=\"code\" rows=\"6\" required "
+         "spellcheck=\"false\" autocomplete=\"off\">" +
+         Escape(value) + "</textarea><button type=\"submit\">" + std::string(Pick(lang, kButton)) +
+         "</button></form>";
+}
+
+std::string ValueText(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "✓" : "✗";
+  return value.dump();
+}
+
+// The disclosed members as a definition list; nested objects (a DCC) flattened with dotted names.
+void AppendFields(std::string& html, const json& object, const std::string& prefix) {
+  for (const auto& [name, value] : object.items()) {
+    const std::string key = prefix.empty() ? name : prefix + "." + name;
+    if (value.is_object()) {
+      AppendFields(html, value, key);
+    } else if (value.is_array()) {
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (value[i].is_object()) {
+          AppendFields(html, value[i], key + "[" + std::to_string(i) + "]");
+        } else {
+          html += "<dt>" + Escape(key) + "</dt><dd>" + Escape(ValueText(value[i])) + "</dd>";
+        }
+      }
+    } else {
+      html += "<dt>" + Escape(key) + "</dt><dd>" + Escape(ValueText(value)) + "</dd>";
+    }
+  }
+}
+
+std::string VerdictHtml(Lang lang, const Verification& v) {
+  const Text& headline = v.verdict == Verdict::kGenuine   ? kGenuine
+                         : v.verdict == Verdict::kRevoked ? kRevoked
+                         : v.verdict == Verdict::kExpired ? kExpired
+                                                          : kForged;
+  std::string html = "<section role=\"status\" class=\"verdict verdict-" +
+                     std::string(VerdictName(v.verdict)) + "\"><h2>" +
+                     std::string(Pick(lang, headline)) + "</h2>";
+  if (!v.reason.empty()) html += "<p>" + Escape(v.reason) + "</p>";
+  if (v.verdict != Verdict::kForged) {
+    html += "<dl><dt>" + std::string(Pick(lang, kIssuer)) + "</dt><dd>" + Escape(v.agency_name) +
+            "</dd>";
+    if (!v.name.empty()) html += "<dt>" + Escape(v.type) + "</dt><dd>" + Escape(v.name) + "</dd>";
+    if (v.issued_at) {
+      html += "<dt>" + std::string(Pick(lang, kIssued)) + "</dt><dd>" +
+              Escape(FormatRfc3339(*v.issued_at)) + "</dd>";
+    }
+    if (v.expires_at) {
+      html += "<dt>" + std::string(Pick(lang, kExpires)) + "</dt><dd>" +
+              Escape(FormatRfc3339(*v.expires_at)) + "</dd>";
+    }
+    html += "</dl>";
+    if (v.disclosure) html += "<p>" + std::string(Pick(lang, kDisclosure)) + "</p>";
+    html += "<dl>";
+    AppendFields(html, v.disclosed, "");
+    html += "</dl>";
+  }
+  html += "</section>";
+  return html;
+}
+
+}  // namespace
+
+void MountVerifyPage(http::Router& router, DocumentService& service) {
+  router.Add(http::Method::get, "/verify",
+             [](http::Request& request) -> ulus::Result<http::Response> {
+               const Lang lang = identity::LangOf(request);
+               return identity::Page(lang, Pick(lang, kTitle), Form(lang, ""), request.target());
+             });
+  router.Add(http::Method::post, "/verify",
+             [&service](http::Request& request) -> ulus::Result<http::Response> {
+               const Lang lang = identity::LangOf(request);
+               ULUS_ASSIGN_OR_RETURN(auto form, http::Form::FromRequest(request));
+               const std::string code = form.Value("code");
+               auto verified = service.Verify(code, "page", request.remote_address());
+               std::string body;
+               if (verified.ok()) {
+                 body = VerdictHtml(lang, *verified);
+               } else {
+                 body = "<section role=\"alert\"><p>" + Escape(verified.error().message) +
+                        "</p></section>";
+               }
+               body += "<p><a href=\"/verify?lang=" + std::string(identity::LangCode(lang)) +
+                       "\">" + std::string(Pick(lang, kAnother)) + "</a></p>";
+               return identity::Page(lang, Pick(lang, kTitle), body, "/verify");
+             });
+}
+
+}  // namespace ulus::documents
