@@ -2,6 +2,8 @@
 #include <set>
 
 #include "ulus/core/id.hpp"
+#include "ulus/crypto/digest.hpp"
+#include "ulus/crypto/encoding.hpp"
 #include "ulus/documents/api.hpp"
 #include "ulus/http/form.hpp"
 #include "ulus/http/problem.hpp"
@@ -315,8 +317,14 @@ void DocumentsApi::Mount(http::Router& router) {
   router.Add(http::Method::get, "/documents/v1/credentials/{id}",
              [this](http::Request& request) -> Result<http::Response> {
                ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(request.Param("id")));
-               if (!found)
-                 return Error::NotFound("no document " + std::string(request.Param("id")));
+               // Only with the digest the QR code carries: a document id alone (a disclosure
+               // names its document's) must not fetch the whole credential.
+               const auto digest = request.Query("sha256").value_or("");
+               if (!found || digest.empty() ||
+                   crypto::Base64UrlEncode(crypto::Sha256(found->credential)) != digest) {
+                 return Error::NotFound("no document " + std::string(request.Param("id")) +
+                                        " with that digest");
+               }
                return Jwt(found->credential, "no-store");
              },
              {{"summary", "The credential a locator QR code points to"}, {"tags", {"documents"}}});

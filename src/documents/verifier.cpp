@@ -16,7 +16,9 @@ using nlohmann::json;
 namespace {
 
 constexpr std::string_view kDccPrefix = "HC1:";
-constexpr std::string_view kDigestMark = "#sha256=";
+// The locator's digest travels in its query, so that the address alone (the document id, which a
+// disclosure names) never fetches the credential: only whoever holds the code knows the digest.
+constexpr std::string_view kDigestMark = "?sha256=";
 constexpr std::string_view kUvciPrefix = "URN:UVCI:01:";
 // A credential may say it was issued a little in the future: issuers' clocks drift.
 constexpr auto kClockSkew = std::chrono::minutes(5);

@@ -146,6 +146,15 @@ with tempfile.TemporaryDirectory() as tmp:
     check(credential in scanned, "zbarimg reads the credential from the PDF's QR code",
           f"{[s[:40] for s in scanned]}")
 
+# The locator route gives the credential only to whoever holds the digest its QR code carries.
+import hashlib
+import base64 as b64
+digest = b64.urlsafe_b64encode(hashlib.sha256(credential.encode()).digest()).decode().rstrip("=")
+status, _, body = call("GET", f"/documents/v1/credentials/{doc['id']}", raw=True)
+check(status == 404, "a document id alone does not fetch the credential", f"{status}")
+status, _, body = call("GET", f"/documents/v1/credentials/{doc['id']}?sha256={digest}", raw=True)
+check(status == 200 and body.decode() == credential, "with the digest it does", f"{status}")
+
 # Public verification: genuine, and every kind of change caught.
 status, _, v = call("POST", "/documents/v1/verify", {"credential": credential})
 check(status == 200 and v["verdict"] == "genuine" and v["disclosed"]["given_name"] == "Өлзий-Орших",

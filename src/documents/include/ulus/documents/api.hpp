@@ -19,7 +19,8 @@ namespace ulus::documents {
 //   GET  /documents/v1/mine                       the holder's documents with verification counts
 //   POST /documents/v1/verify                     public: genuine, revoked, expired or forged
 //   GET  /documents/v1/status/{id}                public: revoked or not (credentialStatus)
-//   GET  /documents/v1/credentials/{id}           public: a credential a locator QR points to
+//   GET  /documents/v1/credentials/{id}?sha256=   a credential a locator QR points to, given the
+//                                                 digest the code carries
 //   GET  /documents/v1/trust-list, /revocations   public: the signed lists (application/jwt)
 //   GET  /documents/v1/trust-anchor               public: the anchor's JWK and thumbprint
 //   GET  /documents/v1/templates                  public: what can be issued

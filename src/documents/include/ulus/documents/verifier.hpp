@@ -48,8 +48,9 @@ using RevocationLookup =
 using CredentialFetch = std::function<Result<std::optional<std::string>>(std::string_view id)>;
 
 // Decides genuine, revoked, expired or forged for a VC-JWT, an "HC1:" DCC or a locator
-// ("ULUS:LOC:<url>#<sha256 base64url>"), against a trust list. Holds no state of its own beyond
-// what it is given; safe to use from many threads if the lookups are.
+// (<origin>/documents/v1/credentials/<id>?sha256=<SHA-256 of the credential, base64url>),
+// against a trust list. Holds no state of its own beyond what it is given; safe to use from many
+// threads if the lookups are.
 class Verifier {
  public:
   Verifier(const TrustList& trust, RevocationLookup revocations, CredentialFetch fetch = {})
