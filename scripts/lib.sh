@@ -7,7 +7,7 @@ ULUS_BUILD_PACKAGES=(
   build-essential cmake pkg-config ccache
   libboost1.81-dev libssl-dev libsqlite3-dev libpq-dev
   nlohmann-json3-dev libspdlog-dev libcli11-dev libyaml-cpp-dev libsodium-dev libp11-kit-dev libqrencode-dev
-  libcairo2-dev libpango1.0-dev libcbor-dev zlib1g-dev fonts-noto-core
+  libcairo2-dev libpango1.0-dev libcbor-dev zlib1g-dev fonts-noto-core libicu-dev
 )
 # What the tests add: GoogleTest, Google Benchmark, a PostgreSQL server, the linters.
 ULUS_TEST_PACKAGES=(

@@ -5,11 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <system_error>
 
 #include "ulus/core/files.hpp"
 #include "ulus/crypto/random.hpp"
+#include "ulus/services/catalogue_api.hpp"
 #include "ulus/store/migration.hpp"
 #include "ulus/store/outbox.hpp"
 
@@ -151,6 +153,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
                                    *platform->db_, *platform->dan_, router));
   platform->khur_->ServeRegistriesFrom(*platform->registry_router_);
   ULUS_TRY(platform->OpenDocuments(options, router));
+  ULUS_TRY(platform->OpenCatalogue(options, router));
   platform->address_ = options.server.address;
   ULUS_ASSIGN_OR_RETURN(platform->server_, http::Server::Create(options.server, std::move(router)));
   return platform;
@@ -173,6 +176,35 @@ Status Platform::OpenDocuments(const PlatformOptions& options, http::Router& rou
   documents_api_ =
       std::make_unique<documents::DocumentsApi>(*documents_, dan_->oidc(), dan_->accounts());
   documents_api_->Mount(router);
+  return Ok();
+}
+
+Status Platform::OpenCatalogue(const PlatformOptions& options, http::Router& router) {
+  const auto pack_dir = options.packs_dir / options.pack;
+  ULUS_ASSIGN_OR_RETURN(auto services, services::LoadServices(pack_dir));
+  ULUS_ASSIGN_OR_RETURN(auto life_events, services::LoadLifeEvents(pack_dir));
+  std::vector<std::string> agencies;
+  for (const auto& agency : pack_->agencies) agencies.push_back(agency.code);
+  for (const auto& s : services) {
+    for (const auto& registry : s.data) {
+      const bool known = std::any_of(pack_->registries.begin(), pack_->registries.end(),
+                                     [&](const auto& r) { return r.name == registry; });
+      if (!known) {
+        return Error::InvalidArgument("service " + s.id + " reads registry " + registry +
+                                      ", which the pack does not have");
+      }
+    }
+    if (s.document.empty()) continue;
+    const auto* t = documents_->FindTemplate(s.document);
+    if (t == nullptr || t->agency != s.agency) {
+      return Error::InvalidArgument("service " + s.id + " produces document " + s.document +
+                                    ", which is not a template of " + s.agency);
+    }
+  }
+  ULUS_ASSIGN_OR_RETURN(catalogue_, services::Catalogue::Build(std::move(services),
+                                                               std::move(life_events), agencies));
+  services::MountCatalogueApi(router, *catalogue_,
+                              {.country = pack_->code, .languages = pack_->languages});
   return Ok();
 }
 

@@ -18,6 +18,7 @@
 #include "ulus/registry/catalog.hpp"
 #include "ulus/registry/pack.hpp"
 #include "ulus/registry/registry_api.hpp"
+#include "ulus/services/catalogue.hpp"
 #include "ulus/store/database.hpp"
 
 namespace ulus::app {
@@ -73,6 +74,9 @@ class Platform {
   Platform() = default;
   // The documents part: templates from the pack's documents/ folder, routes on `router`.
   Status OpenDocuments(const PlatformOptions& options, http::Router& router);
+  // The service catalogue from the pack's services/ and life_events.yaml, checked against the
+  // pack's agencies, registries and document templates.
+  Status OpenCatalogue(const PlatformOptions& options, http::Router& router);
   std::unique_ptr<store::Database> db_;
   // The registry part; declared before the server, which calls into it, so it outlives it.
   std::unique_ptr<registry::Pack> pack_;
@@ -87,6 +91,7 @@ class Platform {
   std::unique_ptr<Khur> khur_;
   std::unique_ptr<documents::DocumentService> documents_;
   std::unique_ptr<documents::DocumentsApi> documents_api_;
+  std::unique_ptr<services::Catalogue> catalogue_;
   std::unique_ptr<http::Server> server_;
   std::string address_;
   bool tls_ = false;
