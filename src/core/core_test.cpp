@@ -5,6 +5,7 @@
 #include "ulus/core/clock.hpp"
 #include "ulus/core/id.hpp"
 #include "ulus/core/result.hpp"
+#include "ulus/core/working_days.hpp"
 
 namespace ulus {
 namespace {
@@ -52,6 +53,32 @@ TEST(Id, UuidV7IsWellFormedUniqueAndTimeOrdered) {
   }
   EXPECT_FALSE(IsUuid("not-a-uuid"));
   EXPECT_FALSE(IsUuid("0190e6b2-7a3c-7def-8123-45678Z9abcde"));
+}
+
+std::chrono::sys_days Day(int y, unsigned m, unsigned d) {
+  return std::chrono::sys_days(std::chrono::year(y) / std::chrono::month(m) / std::chrono::day(d));
+}
+
+TEST(WorkingDays, SkipWeekendsAndDaysOff) {
+  // Mongolia's Naadam 2025: 10-15 July are days off (Thursday to Tuesday).
+  std::vector<std::chrono::sys_days> naadam;
+  for (unsigned d = 10; d <= 15; ++d) naadam.push_back(Day(2025, 7, d));
+  const WorkingDays days({6, 7}, naadam);
+  EXPECT_TRUE(days.IsWorkingDay(Day(2025, 7, 9)));
+  EXPECT_FALSE(days.IsWorkingDay(Day(2025, 7, 14)));  // a Monday in Naadam
+  EXPECT_FALSE(days.IsWorkingDay(Day(2025, 7, 19)));  // a Saturday
+  // Filed on Wednesday 9 July with 1 working day: due Wednesday 16 July.
+  EXPECT_EQ(days.Add(Day(2025, 7, 9), 1), Day(2025, 7, 16));
+  // Filed on a Saturday: counting starts on Monday.
+  EXPECT_EQ(days.Add(Day(2025, 7, 19), 1), Day(2025, 7, 21));
+  EXPECT_EQ(days.Add(Day(2025, 7, 1), 10), Day(2025, 7, 21));
+  EXPECT_EQ(days.Add(Day(2025, 7, 1), 0), Day(2025, 7, 1));
+  EXPECT_EQ(days.Between(Day(2025, 7, 9), Day(2025, 7, 16)), 1);
+  EXPECT_EQ(days.Between(Day(2025, 7, 1), days.Add(Day(2025, 7, 1), 10)), 10);
+  EXPECT_EQ(days.Between(Day(2025, 7, 16), Day(2025, 7, 9)), 0);
+  // A calendar without working days gives no deadline rather than looping.
+  const WorkingDays none({1, 2, 3, 4, 5, 6, 7}, {});
+  EXPECT_EQ(none.Add(Day(2025, 7, 1), 3), Day(2025, 7, 1));
 }
 
 }  // namespace

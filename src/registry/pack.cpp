@@ -668,6 +668,15 @@ bool WorkingCalendar::IsWorkingDay(CivilDate date) const {
                       [&](const Holiday& h) { return h.date == date && h.kind != "removed"; });
 }
 
+WorkingDays WorkingCalendar::Days() const {
+  std::vector<std::chrono::sys_days> days_off;
+  for (const auto& h : holidays) {
+    if (h.kind == "removed") continue;
+    days_off.push_back(std::chrono::sys_days(std::chrono::days(DaysFromCivil(h.date))));
+  }
+  return WorkingDays(weekend_days, std::move(days_off));
+}
+
 const RegistrySchema* Pack::FindRegistry(std::string_view registry) const {
   for (const auto& r : registries) {
     if (r.name == registry) return &r;

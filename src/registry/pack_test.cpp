@@ -123,6 +123,12 @@ TEST(Pack, CalendarKnowsHolidaysAndWeekends) {
   EXPECT_FALSE(kz.IsWorkingDay(CivilDate{2025, 3, 10}));  // transferred day off
   EXPECT_FALSE(kz.IsWorkingDay(CivilDate{2025, 3, 15}));  // Saturday
   EXPECT_TRUE(kz.IsWorkingDay(CivilDate{2025, 3, 12}));
+  // The same calendar counts deadlines: a day's work asked on Thursday 20 March 2025 is due on
+  // Wednesday 26 March, after Nauryz (21-25 March, the weekend and two transferred days off).
+  const WorkingDays days = kz.Days();
+  const auto asked = std::chrono::sys_days(std::chrono::year(2025) / std::chrono::March / 20);
+  EXPECT_EQ(days.Add(asked, 1),
+            std::chrono::sys_days(std::chrono::year(2025) / std::chrono::March / 26));
   EXPECT_TRUE(kz.IsWorkingDay(CivilDate{2026, 8, 31}));  // 30 Aug no longer a holiday
   EXPECT_EQ(kz.holiday_on_weekend, "next_working_day");
   EXPECT_EQ(Mn().calendar.holiday_on_weekend, "none");

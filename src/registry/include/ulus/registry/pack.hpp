@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ulus/core/result.hpp"
+#include "ulus/core/working_days.hpp"
 #include "ulus/registry/civil_date.hpp"
 #include "ulus/registry/id_number.hpp"
 #include "ulus/registry/schema.hpp"
@@ -74,6 +75,8 @@ struct WorkingCalendar {
 
   // Weekends and holidays (kind != "removed") are not working days.
   [[nodiscard]] bool IsWorkingDay(CivilDate date) const;
+  // The same calendar for counting deadlines (services, appeals), without the registry types.
+  [[nodiscard]] WorkingDays Days() const;
 };
 
 struct GivenName {
