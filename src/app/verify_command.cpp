@@ -9,6 +9,7 @@
 
 #include "ulus/core/files.hpp"
 #include "ulus/core/result.hpp"
+#include "ulus/documents/credential.hpp"
 #include "ulus/documents/trust_list.hpp"
 #include "ulus/documents/verifier.hpp"
 #include "ulus/http/client.hpp"
@@ -56,9 +57,36 @@ Result<std::string> Fetch(http::Client& client, std::string_view target) {
   return response.body;
 }
 
-// Downloads the anchor, trust list and revocation list, checks them against the pinned anchor
-// and only then replaces the cached copies.
+// The "iat" of a cached list (already checked when it was stored), or 0 when there is none.
+int64_t CachedIssuedAt(const fs::path& file) {
+  auto text = ReadFile(file);
+  if (!text.ok()) return 0;
+  auto parsed = documents::ParseJws(*text, size_t{64} * 1024 * 1024);
+  if (!parsed.ok()) return 0;
+  const auto iat = parsed->payload.find("iat");
+  return iat != parsed->payload.end() && iat->is_number_integer() ? iat->get<int64_t>() : 0;
+}
+
+// Plain http only to this machine: elsewhere a man in the middle could hold back new lists.
+bool IsAllowedOrigin(std::string_view url) {
+  if (url.starts_with("https://")) return true;
+  for (std::string_view local : {"http://127.0.0.1", "http://localhost", "http://[::1]"}) {
+    if (url.starts_with(local) &&
+        (url.size() == local.size() || url[local.size()] == ':' || url[local.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Downloads the anchor, trust list and revocation list, checks them against the pinned anchor,
+// refuses lists older than the cached ones (a replay would hide revocations), and only then
+// replaces the cached copies.
 Status Refresh(const fs::path& cache, const std::string& url, std::string pin) {
+  if (!IsAllowedOrigin(url)) {
+    return Error::InvalidArgument("fetch the lists over https (plain http only from this machine)",
+                                  "fetch");
+  }
   if (pin.empty()) {
     auto cached = ReadFile(cache / kAnchorFile);
     if (!cached.ok()) {
@@ -87,8 +115,18 @@ Status Refresh(const fs::path& cache, const std::string& url, std::string pin) {
   ULUS_ASSIGN_OR_RETURN(auto trust, Fetch(*client, "/documents/v1/trust-list"));
   ULUS_ASSIGN_OR_RETURN(auto revocations, Fetch(*client, "/documents/v1/revocations"));
   const TimePoint now = Clock::System().Now();
-  ULUS_TRY(documents::VerifyTrustList(trust, anchor, now));
-  ULUS_TRY(documents::VerifyRevocationList(revocations, anchor, now));
+  ULUS_ASSIGN_OR_RETURN(auto trust_list, documents::VerifyTrustList(trust, anchor, now));
+  ULUS_ASSIGN_OR_RETURN(auto revocation_list,
+                        documents::VerifyRevocationList(revocations, anchor, now));
+  auto seconds = [](TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  };
+  if (seconds(trust_list.issued_at) < CachedIssuedAt(cache / kTrustFile) ||
+      seconds(revocation_list.issued_at) < CachedIssuedAt(cache / kRevocationsFile)) {
+    return Error{ErrorCode::kFailedPrecondition,
+                 "the platform sent lists older than the ones already cached; keeping those",
+                 {}};
+  }
   std::error_code ec;
   fs::create_directories(cache, ec);
   if (ec) return Error::InvalidArgument("cannot create " + cache.string() + ": " + ec.message());

@@ -68,7 +68,13 @@ Result<std::string> SignCredential(const Credential& credential, const crypto::S
                  {"nbf", UnixSeconds(credential.issued_at)},
                  {"vc", std::move(vc)}};
   if (credential.expires_at) claims["exp"] = UnixSeconds(*credential.expires_at);
-  return crypto::SignJwt(json{{"typ", "JWT"}}, claims, signer);
+  ULUS_ASSIGN_OR_RETURN(auto jwt, crypto::SignJwt(json{{"typ", "JWT"}}, claims, signer));
+  if (jwt.size() > kMaxCredentialBytes) {
+    return Error{ErrorCode::kTooLarge,
+                 "the document's claims make a credential larger than 64 KiB; shorten them",
+                 "claims"};
+  }
+  return jwt;
 }
 
 Status ParsedJws::VerifySignature(const crypto::PublicKey& key) const {

@@ -169,7 +169,7 @@ struct DocumentService::Impl {
                            .name = agency ? Translate(agency->name, "en") : code,
                            .uri = AgencyUri(code),
                            .keys = {}};
-      ULUS_ASSIGN_OR_RETURN(auto infos, keys.Keys({identity::KeyOwnerKind::kAgency, code}));
+      ULUS_ASSIGN_OR_RETURN(auto infos, keys.KeysEverUsed({identity::KeyOwnerKind::kAgency, code}));
       for (const auto& info : infos) {
         if (info.alg != crypto::SignatureAlg::kEs256) continue;
         ULUS_ASSIGN_OR_RETURN(auto key, crypto::PublicKey::FromJwk(info.public_jwk));
@@ -265,15 +265,16 @@ struct DocumentService::Impl {
     std::string country = options.country;
     std::transform(country.begin(), country.end(), country.begin(),
                    [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    const auto family = claims.value("family_name", std::string());
-    const auto given = claims.value("given_name", std::string());
-    json dose = {{"tg", claims["disease"]},
-                 {"vp", claims["vaccine_type"]},
-                 {"mp", claims["product"]},
-                 {"ma", claims["manufacturer"]},
-                 {"dn", claims["dose"]},
-                 {"sd", claims["total_doses"]},
-                 {"dt", claims["date"]},
+    // Template::Check has made every DCC field present and of its type (LoadTemplates insists).
+    const auto family = claims.at("family_name").get<std::string>();
+    const auto given = claims.at("given_name").get<std::string>();
+    json dose = {{"tg", claims.at("disease")},
+                 {"vp", claims.at("vaccine_type")},
+                 {"mp", claims.at("product")},
+                 {"ma", claims.at("manufacturer")},
+                 {"dn", claims.at("dose")},
+                 {"sd", claims.at("total_doses")},
+                 {"dt", claims.at("date")},
                  {"co", country},
                  {"is", agency ? Translate(agency->name, "en") : t.agency},
                  {"ci", UvciForDocument(options.country, id)}};
@@ -281,7 +282,7 @@ struct DocumentService::Impl {
         {"ver", "1.3.0"},
         {"nam",
          {{"fn", family}, {"fnt", IcaoName(family)}, {"gn", given}, {"gnt", IcaoName(given)}}},
-        {"dob", claims["birth_date"]},
+        {"dob", claims.at("birth_date")},
         {"v", json::array({dose})}};
   }
 };
@@ -333,6 +334,11 @@ Result<IssuedDocument> DocumentService::Issue(const IssueRequest& request, const
     return Error::InvalidArgument("holder must be the person's national ID", "holder");
   }
   ULUS_TRY(t->Check(request.claims));
+  if (t->Field("national_id") != nullptr &&
+      request.claims.value("national_id", "") != request.holder) {
+    return Error::InvalidArgument(
+        "the holder must be the person the document names (claims.national_id)", "holder");
+  }
   if (!request.sources.is_array()) {
     return Error::InvalidArgument("sources must be an array of {registry, record, version}",
                                   "sources");
@@ -389,8 +395,12 @@ Result<IssuedDocument> DocumentService::Disclose(std::string_view document_id,
   if (!found || found->holder != holder || found->parent) {
     return Error::NotFound("you hold no document " + std::string(document_id));
   }
-  if (found->revocation)
+  if (found->revocation) {
     return Error{ErrorCode::kFailedPrecondition, "the document is revoked", {}};
+  }
+  if (found->expires_at && *found->expires_at <= impl_->clock.Now()) {
+    return Error{ErrorCode::kFailedPrecondition, "the document has expired", {}};
+  }
   const Template* t = impl_->FindTemplate(found->template_id);
   if (t == nullptr) return Error::Internal("the template of the document is gone");
   if (fields.empty() && predicates.empty()) {

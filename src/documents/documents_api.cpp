@@ -5,6 +5,7 @@
 #include "ulus/crypto/digest.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/documents/api.hpp"
+#include "ulus/documents/credential.hpp"
 #include "ulus/http/form.hpp"
 #include "ulus/http/problem.hpp"
 #include "ulus/identity/pages.hpp"
@@ -16,7 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxVerifyBytes = size_t{64} * 1024;
+constexpr size_t kMaxVerifyBytes = kMaxCredentialBytes;
+// Claims are flat and sources a list of small objects: nothing an issuer sends nests deeper.
+constexpr size_t kMaxBodyDepth = 8;
 
 // Who calls an authenticated route: a person (a Dan user token) and the agencies they may act
 // for as an officer, or an agency's back-end (a client token).
@@ -34,13 +37,34 @@ std::string BearerToken(const http::Request& request) {
   return std::string(header.substr(7));
 }
 
+// valid, expired or revoked, as of now.
+std::string_view StatusOf(const IssuedDocument& d) {
+  if (d.revocation) return "revoked";
+  if (d.expires_at && *d.expires_at <= Clock::System().Now()) return "expired";
+  return "valid";
+}
+
+// True when `value` nests no deeper than `max` arrays and objects. Iterative: a hostile body
+// must not exhaust the stack of the code that checks it (copying or dumping would recurse).
+bool DepthAtMost(const json& value, size_t max) {
+  std::vector<std::pair<const json*, size_t>> pending{{&value, 0}};
+  while (!pending.empty()) {
+    const auto [node, depth] = pending.back();
+    pending.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth >= max) return false;
+    for (const auto& child : *node) pending.emplace_back(&child, depth + 1);
+  }
+  return true;
+}
+
 json DocumentJson(const IssuedDocument& d, bool with_credential) {
   json out = {{"id", d.id},
               {"template", d.template_id},
               {"templateVersion", d.template_version},
               {"agency", d.agency},
               {"issuedAt", FormatRfc3339(d.issued_at)},
-              {"status", d.revocation ? "revoked" : "valid"},
+              {"status", StatusOf(d)},
               {"links",
                {{"pdf", "/documents/v1/documents/" + d.id + "/pdf"},
                 {"status", "/documents/v1/status/" + d.id}}}};
@@ -95,6 +119,11 @@ void DocumentsApi::Mount(http::Router& router) {
       }
       return caller;
     }
+    // A person's token works here only when they granted an app the documents scope: a login
+    // at some other relying party does not open their documents to it.
+    if (!info.HasScope("documents")) {
+      return Error::PermissionDenied("this token was not granted the documents scope");
+    }
     ULUS_ASSIGN_OR_RETURN(auto account, accounts_.FindById(info.subject));
     if (!account || account->status != "active") {
       return Error{ErrorCode::kUnauthenticated, "the account is not active", {}};
@@ -134,6 +163,9 @@ void DocumentsApi::Mount(http::Router& router) {
       [this, authenticate, actor_for](http::Request& request) -> Result<http::Response> {
         ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
         ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
+        if (!DepthAtMost(body, kMaxBodyDepth)) {
+          return Error::InvalidArgument("the body nests deeper than 8 levels");
+        }
         if (!body.is_object() || !body.contains("template") || !body["template"].is_string() ||
             !body.contains("holder") || !body["holder"].is_string()) {
           return Error::InvalidArgument("template and holder (a national ID) are required",
@@ -199,6 +231,11 @@ void DocumentsApi::Mount(http::Router& router) {
                  return http::Response::NoContent();
                }
                const auto actor = actor_for(caller, found->agency);
+               if (!actor && found->holder == caller.national_id) {
+                 return Error::PermissionDenied(
+                     "only the issuing agency revokes a document; ask it, or withdraw your "
+                     "disclosures");
+               }
                if (!actor) return Error::NotFound("no document " + id + " of yours");
                ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
                if (!body.is_object() || !body.contains("reason") || !body["reason"].is_string()) {
@@ -302,7 +339,12 @@ void DocumentsApi::Mount(http::Router& router) {
                ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(request.Param("id")));
                if (!found)
                  return Error::NotFound("no document " + std::string(request.Param("id")));
-               json out = {{"id", found->id}, {"status", found->revocation ? "revoked" : "valid"}};
+               // A disclosure is revoked with its document, whatever its own row says.
+               if (found->parent && !found->revocation) {
+                 ULUS_ASSIGN_OR_RETURN(auto parent, service_.Find(*found->parent));
+                 if (parent && parent->revocation) found->revocation = parent->revocation;
+               }
+               json out = {{"id", found->id}, {"status", StatusOf(*found)}};
                if (found->revocation) {
                  out["revokedAt"] = FormatRfc3339(found->revocation->at);
                  out["reason"] = found->revocation->reason;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -83,9 +84,12 @@ class DocumentsTest : public ::testing::Test {
     DocumentsOptions options_d{
         .origin = "https://ulus.test", .country = "mn", .languages = {"mn", "en"}};
     std::vector<IssuingAgency> agencies = {
-        {"GASR", {{"en", "General Authority for State Registration"}, {"mn", "УБЕГ"}}},
-        {"GOSI", {{"en", "General Office of Social Insurance"}}},
-        {"HDC", {{"en", "Health Development Center"}}}};
+        {"GASR", {{"en", "General Authority for State Registration"}, {"mn", "УБЕГ"}}}};
+    for (const auto& t : *templates) {  // the pack's other issuing agencies, named by code
+      const bool listed = std::any_of(agencies.begin(), agencies.end(),
+                                      [&](const IssuingAgency& a) { return a.code == t.agency; });
+      if (!listed) agencies.push_back({t.agency, {{"en", t.agency}}});
+    }
     auto service =
         DocumentService::Open(*db_, *keys_, std::move(*templates), agencies, options_d, clock_);
     ASSERT_TRUE(service.ok()) << service.error().ToString();
@@ -157,6 +161,9 @@ TEST_F(DocumentsTest, WrongAgencyOrBadClaimsIssueNothing) {
   auto bad_date = request;
   bad_date.claims["birth_date"] = "1990-02-30";
   EXPECT_EQ(service_->Issue(bad_date, gasr_).error().field, "claims.birth_date");
+  auto someone_else = request;
+  someone_else.holder = "УБ00000000";  // the claims name УБ90010112
+  EXPECT_EQ(service_->Issue(someone_else, gasr_).error().field, "holder");
   auto no_template = request;
   no_template.template_id = "nothing";
   EXPECT_FALSE(service_->Issue(no_template, gasr_).ok());
@@ -188,18 +195,22 @@ TEST_F(DocumentsTest, ExpiredAfterItsValidity) {
   const auto d = IssueAddress();
   clock_.Advance(std::chrono::days(31));
   EXPECT_EQ(Verify(d.credential).verdict, Verdict::kExpired);
+  EXPECT_EQ(service_->Disclose(d.id, "УБ90010112", {"given_name"}, {}).error().code,
+            ErrorCode::kFailedPrecondition);
 }
 
 TEST_F(DocumentsTest, RotatedKeysKeepOldDocumentsAndRevokedKeysForgeAll) {
   const auto before = IssueAddress();
   clock_.Advance(hours(1));
+  // Published in the JWKS for one hour only: documents live longer than a JWKS entry.
   ASSERT_TRUE(keys_
                   ->Rotate({identity::KeyOwnerKind::kAgency, "GASR"}, crypto::SignatureAlg::kEs256,
-                           std::chrono::hours(24 * 400))
+                           std::chrono::hours(1))
                   .ok());
   clock_.Advance(std::chrono::seconds(2));
   const auto after = IssueAddress();
   EXPECT_NE(before.kid, after.kid);
+  clock_.Advance(std::chrono::days(2));
   EXPECT_EQ(Verify(before.credential).verdict, Verdict::kGenuine);
   EXPECT_EQ(Verify(after.credential).verdict, Verdict::kGenuine);
 

@@ -101,8 +101,13 @@ Result<Template> ReadTemplate(const std::filesystem::path& file) {
     if (!t.dcc.empty()) {
       if (t.dcc != "vaccination") return BadTemplate(file, "dcc is \"vaccination\" or absent");
       for (auto name : kDccVaccinationFields) {
-        if (t.Field(name) == nullptr) {
-          return BadTemplate(file, "a DCC template needs the field " + std::string(name));
+        const TemplateField* f = t.Field(name);
+        const FieldType want = name == "dose" || name == "total_doses"  ? FieldType::kInteger
+                               : name == "birth_date" || name == "date" ? FieldType::kDate
+                                                                        : FieldType::kString;
+        if (f == nullptr || !f->required || f->type != want) {
+          return BadTemplate(file, "a DCC template needs the required field " + std::string(name) +
+                                       " of the DCC's type");
         }
       }
     }

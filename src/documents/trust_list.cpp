@@ -34,7 +34,8 @@ Result<json> VerifyList(std::string_view jws, const crypto::PublicKey& anchor, T
     return Error::InvalidArgument("the " + std::string(what) +
                                   " is not a signed list: " + parsed.error().message);
   }
-  if (parsed->header.value("typ", std::string()) != type) {
+  const auto typ = parsed->header.find("typ");
+  if (typ == parsed->header.end() || !typ->is_string() || *typ != type) {
     return Error::InvalidArgument("the " + std::string(what) + " has the wrong type");
   }
   if (parsed->kid != anchor.Thumbprint() || !parsed->VerifySignature(anchor).ok()) {

@@ -378,6 +378,25 @@ Status KeyStore::Revoke(const KeyOwner& owner, std::string_view kid) {
   return Ok();
 }
 
+Result<std::vector<KeyInfo>> KeyStore::KeysEverUsed(const KeyOwner& owner) {
+  ULUS_TRY(CheckOwner(owner));
+  const Value params[] = {std::string(KeyOwnerKindName(owner.kind)), owner.id};
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  ULUS_ASSIGN_OR_RETURN(
+      auto rows, conn->Query("SELECT " + std::string(kColumns) +
+                                 " FROM dan_key WHERE owner_kind = $1 AND owner_id = $2 "
+                                 "AND state IN ('current', 'retired') ORDER BY created DESC, "
+                                 "kid",
+                             params));
+  std::vector<KeyInfo> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    ULUS_ASSIGN_OR_RETURN(auto row, FromRow(r));
+    out.push_back(std::move(row.info));
+  }
+  return out;
+}
+
 Result<std::vector<KeyInfo>> KeyStore::Keys(const KeyOwner& owner) {
   ULUS_TRY(CheckOwner(owner));
   const Value params[] = {std::string(KeyOwnerKindName(owner.kind)), owner.id,

@@ -117,6 +117,8 @@ constexpr ScopeText kScopeTexts[] = {
     {"email", {"Цахим шуудангийн хаяг", "Your e-mail address"}},
     {"phone", {"Утасны дугаар", "Your phone number"}},
     {"national_id", {"Регистрийн дугаар", "Your national ID number"}},
+    {"documents",
+     {"Таны баримт бичгүүдийг харах, хуваалцах", "See and share your signed documents"}},
     {"offline_access",
      {"Таныг нэвтрээгүй үед ч хандах эрх", "Keep access while you are signed out"}},
 };

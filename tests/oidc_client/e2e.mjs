@@ -26,7 +26,8 @@ const danOnly = profile === 'ulus';
 const kPortal = 'demo-portal';
 const kPortalRedirect = 'http://127.0.0.1:8089/callback';
 const kPortalLoggedOut = 'http://127.0.0.1:8089/logged-out';
-const kPortalScope = 'openid profile offline_access national_id';
+// Ulus's documents API takes only tokens granted its own scope.
+const kPortalScope = `openid profile offline_access national_id${profile === 'ulus' ? ' documents' : ''}`;
 const kCli = 'ulus-cli';
 
 let passed = 0;
@@ -373,7 +374,7 @@ if (danOnly) {
       method: 'POST', headers: { ...bearer, 'content-type': 'application/json' },
       body: JSON.stringify({ reason: 'I do not like it' }),
     });
-    return r.status === 404 ? undefined : `status ${r.status}`;
+    return r.status === 403 ? undefined : `status ${r.status}`;
   });
 }
 
@@ -525,6 +526,11 @@ if (cliTokens) {
   if (danOnly) {
     await check('ulus-cli: access token is an ES256 at+jwt that verifies against jwks_uri',
       () => verifyAccessToken(cliTokens.access_token, kCli));
+    await check('documents: a token granted without the documents scope is refused (403)', async () => {
+      const r = await fetch(`${base}/documents/v1/mine`,
+        { headers: { authorization: `Bearer ${cliTokens.access_token}` } });
+      return r.status === 403 ? undefined : `status ${r.status}`;
+    });
   }
 }
 await check('ulus-cli: an authorization request without PKCE is refused', async () => {

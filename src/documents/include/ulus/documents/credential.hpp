@@ -18,6 +18,8 @@ namespace ulus::documents {
 // expiry; `vc` holds @context, type, credentialSubject and credentialStatus. Signed ES256.
 inline constexpr std::string_view kCredentialsContext = "https://www.w3.org/2018/credentials/v1";
 inline constexpr std::string_view kDisclosureType = "UlusDisclosure";
+// The largest credential Ulus issues or verifies (the verify API's body limit too).
+inline constexpr size_t kMaxCredentialBytes = size_t{64} * 1024;
 
 struct Credential {
   std::string id;      // the document id (a UUID); the JWT's jti is "urn:uuid:" + id
@@ -35,7 +37,7 @@ struct Credential {
   [[nodiscard]] bool IsDisclosure() const { return parent.has_value(); }
 };
 
-// The JWT of `credential`, signed by `signer` (ES256 only).
+// The JWT of `credential`, signed by `signer` (ES256 only); kTooLarge past kMaxCredentialBytes.
 Result<std::string> SignCredential(const Credential& credential, const crypto::Signer& signer);
 
 // A compact JWS taken apart before anything in it is trusted.
@@ -53,7 +55,7 @@ struct ParsedJws {
 
 // Splits and decodes a compact JWS (three base64url parts, JSON objects without duplicate
 // members, an "alg" and a "kid"). kInvalidArgument, saying what is wrong, for anything else.
-Result<ParsedJws> ParseJws(std::string_view text, size_t max_bytes = size_t{16} * 1024);
+Result<ParsedJws> ParseJws(std::string_view text, size_t max_bytes = kMaxCredentialBytes);
 
 // Reads a credential out of a parsed JWS's payload (the inverse of SignCredential's layout);
 // kInvalidArgument when a member is missing or of the wrong type.

@@ -86,6 +86,10 @@ class KeyStore {
   Status Revoke(const KeyOwner& owner, std::string_view kid);
   // Current and still-published retired keys of the owner, newest first.
   Result<std::vector<KeyInfo>> Keys(const KeyOwner& owner);
+  // Every key of the owner that was not revoked, retired ones however long ago: what signed
+  // documents that live for decades are checked against (their trust list says until when each
+  // key signed).
+  Result<std::vector<KeyInfo>> KeysEverUsed(const KeyOwner& owner);
   // The same as a JWK Set (what a jwks_uri serves and a verifier resolves against).
   Result<crypto::JwkSet> Jwks(const KeyOwner& owner);
   // Any key by kid, whatever its owner and state (for audit and verification of old records).
