@@ -58,11 +58,13 @@ int Serve(const PlatformOptions& options, bool greet) {
         "  data              %s\n"
         "  messages (codes)  ulus --data %s messages\n"
         "  Khur authority    %s/khur/authority/conf\n"
-        "  data tracker      %s/data/myPersonalDataUsage\n\n"
+        "  data tracker      %s/data/myPersonalDataUsage\n"
+        "  service catalogue %s/services/v1/catalogue?q=\n"
+        "  verify a document %s/verify\n\n"
         "Khur nodes (agency systems call http://127.0.0.1:<client>/r1/...):\n",
         base.c_str(), issuer.c_str(), issuer.c_str(), base.c_str(), base.c_str(), base.c_str(),
         options.database_url.empty() ? options.data_dir.c_str() : "PostgreSQL",
-        options.data_dir.c_str(), base.c_str(), base.c_str());
+        options.data_dir.c_str(), base.c_str(), base.c_str(), base.c_str(), base.c_str());
     for (const auto& node : (*platform)->khur().nodes()) {
       std::printf("  %-8s %-40s client %u  node (mTLS) %u\n", node.agency.c_str(),
                   node.subsystem.ToString().c_str(), node.client_port, node.provider_port);
@@ -73,6 +75,12 @@ int Serve(const PlatformOptions& options, bool greet) {
           account.agency.empty() ? account.kind : account.kind + " of " + account.agency;
       std::printf("  %-22s national ID %s  password %s  (%s)\n", role.c_str(),
                   account.national_id.c_str(), account.password.c_str(), account.name.c_str());
+    }
+    if (auto anchor = (*platform)->documents().TrustAnchor(); anchor.ok()) {
+      std::printf(
+          "\nDocuments' trust anchor (pin it for offline checks):\n"
+          "  ulus verify --fetch %s --anchor %s\n",
+          base.c_str(), anchor->Thumbprint().c_str());
     }
     std::printf("\nStop with Ctrl-C.\n\n");
     std::fflush(stdout);
