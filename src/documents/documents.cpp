@@ -7,6 +7,7 @@
 #include <set>
 
 #include "ulus/core/id.hpp"
+#include "ulus/crypto/digest.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/documents/credential.hpp"
 #include "ulus/documents/dcc.hpp"
@@ -24,6 +25,7 @@ namespace {
 constexpr std::string_view kAnchorUse = "documents";
 constexpr size_t kMaxReason = 500;
 constexpr size_t kMaxHolder = 64;
+constexpr size_t kMaxIdempotencyKey = 200;
 // A stale trust list is rebuilt at once when a credential names a key it lacks (a rotation),
 // but not more often than this, so forged input cannot make every request rebuild it.
 constexpr auto kTrustRefreshFloor = std::chrono::seconds(1);
@@ -59,6 +61,11 @@ const std::vector<store::Migration>& DocumentMigrations() {
             at BIGINT NOT NULL, channel TEXT NOT NULL, remote TEXT NOT NULL,
             verdict TEXT NOT NULL);
           CREATE INDEX doc_verification_document ON doc_verification (document_id, at);)"},
+      {2, "idempotency keys of issue requests",
+       R"(ALTER TABLE doc_document ADD COLUMN idempotency_key TEXT;
+          ALTER TABLE doc_document ADD COLUMN request_digest TEXT;
+          CREATE UNIQUE INDEX doc_document_idempotency ON doc_document (agency, idempotency_key);)",
+       ""},
   };
   return steps;
 }
@@ -236,8 +243,10 @@ struct DocumentService::Impl {
     return std::optional<std::string>(rows[0].Text(0));
   }
 
-  Status Insert(const IssuedDocument& d) {
-    return commits->Submit([&d](store::Connection& conn) -> Status {
+  // Records a document; kAlreadyExists when its agency already used `key` (a concurrent retry).
+  Status Insert(const IssuedDocument& d, const std::string& key = {},
+                const std::string& digest = {}) {
+    return commits->Submit([&](store::Connection& conn) -> Status {
       const Value params[] = {d.id,
                               d.template_id,
                               d.template_version,
@@ -250,14 +259,41 @@ struct DocumentService::Impl {
                               d.sources.dump(),
                               d.credential,
                               d.hc1,
-                              d.parent ? Value(*d.parent) : Value()};
-      ULUS_TRY(conn.Execute(
-          "INSERT INTO doc_document (id, template, template_version, agency, holder, "
-          "issued_by, issued_at, expires_at, kid, sources, credential, hc1, parent) VALUES "
-          "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-          params));
+                              d.parent ? Value(*d.parent) : Value(),
+                              key.empty() ? Value() : Value(key),
+                              digest.empty() ? Value() : Value(digest)};
+      ULUS_ASSIGN_OR_RETURN(
+          auto inserted,
+          conn.Execute("INSERT INTO doc_document (id, template, template_version, agency, holder, "
+                       "issued_by, issued_at, expires_at, kid, sources, credential, hc1, parent, "
+                       "idempotency_key, request_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+                       "$9, $10, $11, $12, $13, $14, $15) "
+                       "ON CONFLICT (agency, idempotency_key) DO NOTHING",
+                       params));
+      if (inserted == 0) return Error{ErrorCode::kAlreadyExists, "idempotency key taken", {}};
       return Ok();
     });
+  }
+
+  // The document an agency issued under an idempotency key: the same request gets it back, a
+  // different one under the same key is a conflict.
+  Result<std::optional<IssuedDocument>> Replay(const std::string& agency, const std::string& key,
+                                               const std::string& digest) {
+    ULUS_ASSIGN_OR_RETURN(auto conn, db.Acquire());
+    const Value params[] = {agency, key};
+    ULUS_ASSIGN_OR_RETURN(
+        auto rows, conn->Query("SELECT " + std::string(kDocumentColumns) +
+                                   ", request_digest FROM doc_document WHERE agency = $1 AND "
+                                   "idempotency_key = $2",
+                               params));
+    if (rows.empty()) return std::optional<IssuedDocument>();
+    if (rows[0].OptionalText(15).value_or("") != digest) {
+      return Error::Conflict("the Idempotency-Key " + key +
+                             " was used for a different request; use a new key");
+    }
+    IssuedDocument d = DocumentFromRow(rows[0]);
+    d.replayed = true;
+    return std::optional<IssuedDocument>(std::move(d));
   }
 
   Result<json> DccPayload(const Template& t, const json& claims, const std::string& id) const {
@@ -343,6 +379,19 @@ Result<IssuedDocument> DocumentService::Issue(const IssueRequest& request, const
     return Error::InvalidArgument("sources must be an array of {registry, record, version}",
                                   "sources");
   }
+  std::string digest;
+  if (!request.idempotency_key.empty()) {
+    if (request.idempotency_key.size() > kMaxIdempotencyKey ||
+        !IsPlainText(request.idempotency_key)) {
+      return Error::InvalidArgument("an Idempotency-Key is 1 to 200 printable characters",
+                                    "Idempotency-Key");
+    }
+    digest =
+        crypto::HexEncode(crypto::Sha256(t->id + "\n" + request.holder + "\n" +
+                                         request.claims.dump() + "\n" + request.sources.dump()));
+    ULUS_ASSIGN_OR_RETURN(auto earlier, impl_->Replay(t->agency, request.idempotency_key, digest));
+    if (earlier) return *std::move(earlier);
+  }
   ULUS_ASSIGN_OR_RETURN(auto signer,
                         impl_->keys.Signer({identity::KeyOwnerKind::kAgency, t->agency},
                                            crypto::SignatureAlg::kEs256));
@@ -383,7 +432,13 @@ Result<IssuedDocument> DocumentService::Issue(const IssueRequest& request, const
                    [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
     ULUS_ASSIGN_OR_RETURN(d.hc1, EncodeHc1(claims, *signer));
   }
-  ULUS_TRY(impl_->Insert(d));
+  if (auto inserted = impl_->Insert(d, request.idempotency_key, digest); !inserted.ok()) {
+    if (inserted.error().code != ErrorCode::kAlreadyExists) return inserted.error();
+    // A retry with the same key won the race: answer with its document.
+    ULUS_ASSIGN_OR_RETURN(auto earlier, impl_->Replay(t->agency, request.idempotency_key, digest));
+    if (!earlier) return Error::Internal("an idempotency key is taken but its document is gone");
+    return *std::move(earlier);
+  }
   return d;
 }
 

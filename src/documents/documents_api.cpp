@@ -176,6 +176,7 @@ void DocumentsApi::Mount(http::Router& router) {
         issue.holder = body["holder"].get<std::string>();
         issue.claims = body.value("claims", json::object());
         issue.sources = body.value("sources", json::array());
+        issue.idempotency_key = std::string(request.Header("Idempotency-Key"));
         const Template* t = service_.FindTemplate(issue.template_id);
         if (t == nullptr) {
           return Error::InvalidArgument("no document template " + issue.template_id, "template");
@@ -186,7 +187,8 @@ void DocumentsApi::Mount(http::Router& router) {
                                          t->id + " documents");
         }
         ULUS_ASSIGN_OR_RETURN(auto issued, service_.Issue(issue, *actor));
-        auto response = http::Response::Json(DocumentJson(issued, true), http::Status::created);
+        auto response = http::Response::Json(
+            DocumentJson(issued, true), issued.replayed ? http::Status::ok : http::Status::created);
         response.headers.emplace_back("Location", "/documents/v1/documents/" + issued.id);
         return response;
       },

@@ -311,6 +311,40 @@ TEST_F(DocumentsTest, PdfCarriesTheCredentialInItsCode) {
   EXPECT_EQ(service_->QrPayload(d), d.credential);
 }
 
+TEST_F(DocumentsTest, ARetryWithTheSameIdempotencyKeyGetsTheSameDocument) {
+  IssueRequest request{.template_id = "address-reference",
+                       .holder = "УБ90010112",
+                       .claims = AddressClaims(),
+                       .idempotency_key = "gasr-request-42"};
+  auto first = service_->Issue(request, gasr_);
+  ASSERT_TRUE(first.ok()) << first.error().ToString();
+  EXPECT_FALSE(first->replayed);
+  auto again = service_->Issue(request, gasr_);
+  ASSERT_TRUE(again.ok()) << again.error().ToString();
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->id, first->id);
+  EXPECT_EQ(again->credential, first->credential);
+  // The same key for another request is a conflict; another agency's keys are its own.
+  auto other = request;
+  other.claims["address"] = "Дархан";
+  EXPECT_EQ(service_->Issue(other, gasr_).error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Count("doc_document"), 1);
+
+  // Six retries racing with one key make one document.
+  request.idempotency_key = "gasr-request-43";
+  std::vector<std::thread> threads;
+  std::vector<std::string> ids(6);
+  for (size_t t = 0; t < ids.size(); ++t) {
+    threads.emplace_back([&, t] {
+      auto issued = service_->Issue(request, gasr_);
+      if (issued.ok()) ids[t] = issued->id;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(Count("doc_document"), 2);
+}
+
 TEST_F(DocumentsTest, ConcurrentIssuesAreAllRecorded) {
   constexpr int kThreads = 6;
   constexpr int kEach = 20;

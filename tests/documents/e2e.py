@@ -34,9 +34,10 @@ def check(ok, what, detail=""):
         failures += 1
 
 
-def call(method, path, body=None, token=None, content_type="application/json", raw=False):
+def call(method, path, body=None, token=None, content_type="application/json", raw=False,
+         extra_headers=None):
     data = None
-    headers = {}
+    headers = dict(extra_headers or {})
     if body is not None:
         data = body if isinstance(body, bytes) else (
             body.encode() if isinstance(body, str) else json.dumps(body).encode())
@@ -96,6 +97,17 @@ status, headers, doc = call("POST", "/documents/v1/documents",
                             token=gasr)
 check(status == 201 and doc.get("credential"), "GASR's back-end issues an address reference",
       f"{status} {doc}")
+issue_body = {"template": "address-reference", "holder": holder, "claims": address_claims}
+key = {"Idempotency-Key": "e2e-" + os.urandom(6).hex()}
+first = call("POST", "/documents/v1/documents", issue_body, token=gasr, extra_headers=key)
+again = call("POST", "/documents/v1/documents", issue_body, token=gasr, extra_headers=key)
+check(first[0] == 201 and again[0] == 200 and again[2].get("id") == first[2].get("id"),
+      "a retry with the same Idempotency-Key gets the same document (201, then 200)",
+      f"{first[0]} {again[0]}")
+status, _, body = call("POST", "/documents/v1/documents",
+                       dict(issue_body, claims=dict(address_claims, region="Дархан")),
+                       token=gasr, extra_headers=key)
+check(status == 409, "the same key for another request is 409", f"{status} {body}")
 status, headers, body = call("POST", "/documents/v1/documents",
                              {"template": "address-reference", "holder": holder,
                               "claims": address_claims}, token=gosi)

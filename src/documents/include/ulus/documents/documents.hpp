@@ -51,6 +51,10 @@ struct IssueRequest {
   nlohmann::json claims = nlohmann::json::object();
   // The registry records the claims came from: [{registry, record, version}], recorded as given.
   nlohmann::json sources = nlohmann::json::array();
+  // The caller's key for this request (its Idempotency-Key header), unique per agency: a retry
+  // after a lost answer gets the document issued the first time instead of a second one; the
+  // same key with a different request is kConflict. Empty: no such protection.
+  std::string idempotency_key;
 };
 
 // One issued document (or disclosure) as recorded.
@@ -70,6 +74,7 @@ struct IssuedDocument {
   std::optional<std::string> parent;  // disclosures: the document they disclose
   std::optional<Revocation> revocation;
   int64_t verifications = 0;  // filled by ForHolder
+  bool replayed = false;      // Issue: this is the earlier answer to the same idempotency key
 };
 
 struct VerificationRecord {
