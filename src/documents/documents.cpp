@@ -66,6 +66,15 @@ const std::vector<store::Migration>& DocumentMigrations() {
           ALTER TABLE doc_document ADD COLUMN request_digest TEXT;
           CREATE UNIQUE INDEX doc_document_idempotency ON doc_document (agency, idempotency_key);)",
        ""},
+      {3, "agencies' reads of documents",
+       R"(CREATE TABLE doc_access (
+            id INTEGER PRIMARY KEY, document_id TEXT NOT NULL, at BIGINT NOT NULL,
+            who TEXT NOT NULL, action TEXT NOT NULL);
+          CREATE INDEX doc_access_document ON doc_access (document_id, at);)",
+       R"(CREATE TABLE doc_access (
+            id BIGSERIAL PRIMARY KEY, document_id TEXT NOT NULL, at BIGINT NOT NULL,
+            who TEXT NOT NULL, action TEXT NOT NULL);
+          CREATE INDEX doc_access_document ON doc_access (document_id, at);)"},
   };
   return steps;
 }
@@ -618,6 +627,34 @@ Result<std::vector<VerificationRecord>> DocumentService::Verifications(std::stri
                    .remote = row.Text(2),
                    .verdict = row.Text(3),
                    .credential_id = row.Text(4)});
+  }
+  return out;
+}
+
+Status DocumentService::RecordAccess(std::string_view document_id, std::string_view who,
+                                     std::string_view action) {
+  const auto record = [&](store::Connection& conn) -> Status {
+    const Value params[] = {std::string(document_id), ToUnixMicros(impl_->clock.Now()),
+                            std::string(who), std::string(action)};
+    ULUS_TRY(conn.Execute(
+        "INSERT INTO doc_access (document_id, at, who, action) VALUES ($1, $2, $3, $4)", params));
+    return Ok();
+  };
+  return impl_->commits->Submit(record);
+}
+
+Result<std::vector<AccessRecord>> DocumentService::Accesses(std::string_view document_id,
+                                                            size_t limit) const {
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  const Value params[] = {std::string(document_id), static_cast<int64_t>(limit)};
+  ULUS_ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT at, who, action FROM doc_access "
+                                               "WHERE document_id = $1 ORDER BY at DESC, id DESC "
+                                               "LIMIT $2",
+                                               params));
+  std::vector<AccessRecord> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    out.push_back({.at = FromUnixMicros(row.Int(0)), .who = row.Text(1), .action = row.Text(2)});
   }
   return out;
 }

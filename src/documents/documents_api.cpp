@@ -148,13 +148,18 @@ void DocumentsApi::Mount(http::Router& router) {
   };
   // The document, if the caller holds it or its agency issued it; kNotFound otherwise, so a
   // stranger cannot tell an existing id from a missing one.
-  auto visible = [this, actor_for](const Caller& caller,
-                                   std::string_view id) -> Result<IssuedDocument> {
+  // An agency's read of someone else's document is recorded (`action`) before it is shown, so
+  // the holder can see who at the agency looked.
+  auto visible = [this, actor_for](const Caller& caller, std::string_view id,
+                                   std::string_view action) -> Result<IssuedDocument> {
     ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(id));
-    if (!found || !((!caller.national_id.empty() && found->holder == caller.national_id) ||
-                    actor_for(caller, found->agency))) {
-      return Error::NotFound("no document " + std::string(id) + " of yours");
+    if (!found) return Error::NotFound("no document " + std::string(id) + " of yours");
+    if (!caller.national_id.empty() && found->holder == caller.national_id) {
+      return *std::move(found);
     }
+    const auto actor = actor_for(caller, found->agency);
+    if (!actor) return Error::NotFound("no document " + std::string(id) + " of yours");
+    ULUS_TRY(service_.RecordAccess(found->id, actor->who, action));
     return *std::move(found);
   };
 
@@ -197,7 +202,7 @@ void DocumentsApi::Mount(http::Router& router) {
   router.Add(http::Method::get, "/documents/v1/documents/{id}",
              [authenticate, visible](http::Request& request) -> Result<http::Response> {
                ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
-               ULUS_ASSIGN_OR_RETURN(auto d, visible(caller, request.Param("id")));
+               ULUS_ASSIGN_OR_RETURN(auto d, visible(caller, request.Param("id"), "read"));
                auto response = http::Response::Json(DocumentJson(d, true));
                response.headers.emplace_back("Cache-Control", "no-store");
                return response;
@@ -208,7 +213,7 @@ void DocumentsApi::Mount(http::Router& router) {
   router.Add(http::Method::get, "/documents/v1/documents/{id}/pdf",
              [this, authenticate, visible](http::Request& request) -> Result<http::Response> {
                ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
-               ULUS_ASSIGN_OR_RETURN(auto d, visible(caller, request.Param("id")));
+               ULUS_ASSIGN_OR_RETURN(auto d, visible(caller, request.Param("id"), "pdf"));
                if (d.parent)
                  return Error::NotFound("a disclosure has no PDF; share its credential");
                const auto lang = request.Query("lang").value_or("");
@@ -288,6 +293,23 @@ void DocumentsApi::Mount(http::Router& router) {
         return http::Response::Json(out);
       },
       {{"summary", "When and from where my document was verified"}, {"tags", {"documents"}}});
+
+  router.Add(
+      http::Method::get, "/documents/v1/documents/{id}/accesses",
+      [this, authenticate](http::Request& request) -> Result<http::Response> {
+        ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
+        ULUS_ASSIGN_OR_RETURN(auto found, service_.Find(request.Param("id")));
+        if (!found || caller.national_id.empty() || found->holder != caller.national_id) {
+          return Error::NotFound("no document " + std::string(request.Param("id")) + " of yours");
+        }
+        ULUS_ASSIGN_OR_RETURN(auto records, service_.Accesses(found->id, 200));
+        json out = json::array();
+        for (const auto& r : records) {
+          out.push_back({{"at", FormatRfc3339(r.at)}, {"who", r.who}, {"action", r.action}});
+        }
+        return http::Response::Json(out);
+      },
+      {{"summary", "When the issuing agency read my document, and who"}, {"tags", {"documents"}}});
 
   router.Add(
       http::Method::get, "/documents/v1/mine",

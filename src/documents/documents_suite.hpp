@@ -281,6 +281,21 @@ TEST_F(DocumentsTest, HolderSeesHowOftenEachDocumentWasVerified) {
   (void)b;
 }
 
+TEST_F(DocumentsTest, TheHolderSeesTheAgencysReads) {
+  const auto d = IssueAddress();
+  ASSERT_TRUE(
+      service_->RecordAccess(d.id, "officer:0190f1a2-0000-7000-8000-00000000a11c", "read").ok());
+  clock_.Advance(std::chrono::seconds(5));
+  ASSERT_TRUE(service_->RecordAccess(d.id, "client:demo-backend", "pdf").ok());
+  auto reads = service_->Accesses(d.id, 10);
+  ASSERT_TRUE(reads.ok()) << reads.error().ToString();
+  ASSERT_EQ(reads->size(), 2U);
+  EXPECT_EQ((*reads)[0].who, "client:demo-backend");  // newest first
+  EXPECT_EQ((*reads)[0].action, "pdf");
+  EXPECT_EQ((*reads)[1].action, "read");
+  EXPECT_TRUE(service_->Accesses(IssueAddress().id, 10)->empty());
+}
+
 TEST_F(DocumentsTest, VaccinationAlsoComesAsAnEuDcc) {
   // A trust list cached before HDC's first document must not call that document forged.
   EXPECT_EQ(Verify(IssueAddress().credential).verdict, Verdict::kGenuine);

@@ -351,6 +351,15 @@ if (danOnly) {
     const payload = JSON.parse(Buffer.from(disclosure.credential.split('.')[1], 'base64url').toString());
     return JSON.stringify(payload).includes(citizen.national_id) ? 'the national ID leaked' : undefined;
   });
+  await check('documents: the citizen sees when the issuing agency read their document', async () => {
+    const read = await fetch(`${base}/documents/v1/documents/${mine.id}`,
+      { headers: { authorization: `Bearer ${gasrToken}` } });
+    if (read.status !== 200) return `agency read: ${read.status}`;
+    const r = await fetch(`${base}/documents/v1/documents/${mine.id}/accesses`, { headers: bearer });
+    const reads = await r.json();
+    return r.status === 200 && reads.some((a) => a.who === 'client:demo-backend' && a.action === 'read')
+      ? undefined : `status ${r.status}: ${JSON.stringify(reads)}`;
+  });
   await check('documents: the citizen downloads the PDF of their document', async () => {
     const r = await fetch(`${base}/documents/v1/documents/${mine.id}/pdf`, { headers: bearer });
     const bytes = Buffer.from(await r.arrayBuffer());
@@ -358,7 +367,7 @@ if (danOnly) {
   });
   await check('documents: another person\'s document, PDF and disclosure are 404 to the citizen', async () => {
     const paths = [`/documents/v1/documents/${others.id}`, `/documents/v1/documents/${others.id}/pdf`,
-      `/documents/v1/documents/${others.id}/verifications`];
+      `/documents/v1/documents/${others.id}/verifications`, `/documents/v1/documents/${others.id}/accesses`];
     for (const path of paths) {
       const r = await fetch(base + path, { headers: bearer });
       if (r.status !== 404) return `${path}: ${r.status}`;

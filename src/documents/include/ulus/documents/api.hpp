@@ -16,6 +16,7 @@ namespace ulus::documents {
 //                                                 a disclosure)
 //   POST /documents/v1/documents/{id}/disclosures a disclosure of chosen fields (holder)
 //   GET  /documents/v1/documents/{id}/verifications  who verified it, when (holder)
+//   GET  /documents/v1/documents/{id}/accesses    when its agency read it, and who (holder)
 //   GET  /documents/v1/mine                       the holder's documents with verification counts
 //   POST /documents/v1/verify                     public: genuine, revoked, expired or forged
 //   GET  /documents/v1/status/{id}                public: revoked or not (credentialStatus)

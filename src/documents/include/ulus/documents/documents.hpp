@@ -77,6 +77,13 @@ struct IssuedDocument {
   bool replayed = false;      // Issue: this is the earlier answer to the same idempotency key
 };
 
+// An agency's look at a person's document (its record or its PDF), which the holder may see.
+struct AccessRecord {
+  TimePoint at;
+  std::string who;     // "client:<id>" or "officer:<account id>"
+  std::string action;  // "read", "pdf"
+};
+
 struct VerificationRecord {
   TimePoint at;
   std::string channel;  // "api", "page"
@@ -117,6 +124,11 @@ class DocumentService {
                                                               size_t offset) const;
   [[nodiscard]] Result<std::vector<VerificationRecord>> Verifications(std::string_view document_id,
                                                                       size_t limit) const;
+  // Records that the issuing agency read a person's document, before it is shown; and lists
+  // those reads for the holder, newest first.
+  Status RecordAccess(std::string_view document_id, std::string_view who, std::string_view action);
+  [[nodiscard]] Result<std::vector<AccessRecord>> Accesses(std::string_view document_id,
+                                                           size_t limit) const;
 
   // Verifies and records the verification (channel "api" or "page", the caller's address).
   Result<Verification> Verify(std::string_view text, std::string_view channel,
