@@ -118,11 +118,8 @@ Status Refresh(const fs::path& cache, const std::string& url, std::string pin) {
   ULUS_ASSIGN_OR_RETURN(auto trust_list, documents::VerifyTrustList(trust, anchor, now));
   ULUS_ASSIGN_OR_RETURN(auto revocation_list,
                         documents::VerifyRevocationList(revocations, anchor, now));
-  auto seconds = [](TimePoint t) {
-    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-  };
-  if (seconds(trust_list.issued_at) < CachedIssuedAt(cache / kTrustFile) ||
-      seconds(revocation_list.issued_at) < CachedIssuedAt(cache / kRevocationsFile)) {
+  if (ToUnixSeconds(trust_list.issued_at) < CachedIssuedAt(cache / kTrustFile) ||
+      ToUnixSeconds(revocation_list.issued_at) < CachedIssuedAt(cache / kRevocationsFile)) {
     return Error{ErrorCode::kFailedPrecondition,
                  "the platform sent lists older than the ones already cached; keeping those",
                  {}};

@@ -21,6 +21,14 @@ int64_t ToUnixMicros(TimePoint t) {
   return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
 }
 
+int64_t ToUnixSeconds(TimePoint t) {
+  return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
+}
+
+TimePoint FromUnixSeconds(int64_t seconds) {
+  return TimePoint(std::chrono::seconds(seconds));
+}
+
 TimePoint FromUnixMicros(int64_t micros) {
   return TimePoint(
       std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));

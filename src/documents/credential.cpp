@@ -14,14 +14,6 @@ namespace {
 
 constexpr std::string_view kUrnUuid = "urn:uuid:";
 
-int64_t UnixSeconds(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
-TimePoint FromUnixSeconds(int64_t s) {
-  return TimePoint(std::chrono::seconds(s));
-}
-
 Error Malformed(std::string what) {
   return Error::InvalidArgument("the credential is malformed: " + std::move(what));
 }
@@ -64,10 +56,10 @@ Result<std::string> SignCredential(const Credential& credential, const crypto::S
   json claims = {{"iss", credential.issuer},
                  {"sub", credential.holder},
                  {"jti", std::string(kUrnUuid) + credential.id},
-                 {"iat", UnixSeconds(credential.issued_at)},
-                 {"nbf", UnixSeconds(credential.issued_at)},
+                 {"iat", ToUnixSeconds(credential.issued_at)},
+                 {"nbf", ToUnixSeconds(credential.issued_at)},
                  {"vc", std::move(vc)}};
-  if (credential.expires_at) claims["exp"] = UnixSeconds(*credential.expires_at);
+  if (credential.expires_at) claims["exp"] = ToUnixSeconds(*credential.expires_at);
   ULUS_ASSIGN_OR_RETURN(auto jwt, crypto::SignJwt(json{{"typ", "JWT"}}, claims, signer));
   if (jwt.size() > kMaxCredentialBytes) {
     return Error{ErrorCode::kTooLarge,

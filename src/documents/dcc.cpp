@@ -56,10 +56,6 @@ Error Malformed(std::string_view layer, std::string_view what) {
       "the HC1 code is invalid: " + std::string(layer) + ": " + std::string(what), "hc1");
 }
 
-int64_t EpochSeconds(TimePoint t) {
-  return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
-}
-
 std::optional<TimePoint> FromEpochSeconds(int64_t seconds) {
   constexpr int64_t kLatest =
       std::chrono::floor<std::chrono::seconds>(TimePoint::max()).time_since_epoch().count();
@@ -648,8 +644,8 @@ Result<std::string> EncodeHc1(const DccClaims& claims, const crypto::Signer& sig
   // Keys in deterministic order (RFC 8949 §4.2.1): 1, 4, 6, then the negative -260.
   const CborPtr cwt = Own(cbor_new_definite_map(4));
   Put(cwt.get(), Int(kClaimIss), Text(claims.issuer_country));
-  Put(cwt.get(), Int(kClaimExp), Int(EpochSeconds(claims.expires_at)));
-  Put(cwt.get(), Int(kClaimIat), Int(EpochSeconds(claims.issued_at)));
+  Put(cwt.get(), Int(kClaimExp), Int(ToUnixSeconds(claims.expires_at)));
+  Put(cwt.get(), Int(kClaimIat), Int(ToUnixSeconds(claims.issued_at)));
   Put(cwt.get(), Int(kClaimHcert), container);
   const std::vector<uint8_t> payload = Serialize(cwt);
 

@@ -107,7 +107,7 @@ IssuedDocument DocumentFromRow(const store::Row& row) {
 }
 
 TimePoint FloorToSecond(TimePoint t) {
-  return TimePoint(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()));
+  return FromUnixSeconds(ToUnixSeconds(t));
 }
 
 std::string FormatDate(TimePoint t) {
@@ -128,6 +128,7 @@ struct DocumentService::Impl {
   std::vector<IssuingAgency> agencies;
   DocumentsOptions options;
   const Clock& clock;
+  std::string country_code;  // ISO 3166-1 alpha-2 in capitals, as the DCC writes it
   std::unique_ptr<store::GroupCommit> commits;
 
   mutable std::mutex mu;
@@ -146,7 +147,12 @@ struct DocumentService::Impl {
         agencies(std::move(a)),
         options(std::move(o)),
         clock(c),
-        commits(std::make_unique<store::GroupCommit>(d)) {}
+        country_code(options.country),
+        commits(std::make_unique<store::GroupCommit>(d)) {
+    for (char& ch : country_code) {
+      ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
+  }
 
   [[nodiscard]] std::string DefaultLanguage() const {
     return options.languages.empty() ? std::string("en") : options.languages.front();
@@ -307,9 +313,6 @@ struct DocumentService::Impl {
 
   Result<json> DccPayload(const Template& t, const json& claims, const std::string& id) const {
     const IssuingAgency* agency = Agency(t.agency);
-    std::string country = options.country;
-    std::transform(country.begin(), country.end(), country.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
     // Template::Check has made every DCC field present and of its type (LoadTemplates insists).
     const auto family = claims.at("family_name").get<std::string>();
     const auto given = claims.at("given_name").get<std::string>();
@@ -320,7 +323,7 @@ struct DocumentService::Impl {
                  {"dn", claims.at("dose")},
                  {"sd", claims.at("total_doses")},
                  {"dt", claims.at("date")},
-                 {"co", country},
+                 {"co", country_code},
                  {"is", agency ? Translate(agency->name, "en") : t.agency},
                  {"ci", UvciForDocument(options.country, id)}};
     return json{
@@ -431,14 +434,10 @@ Result<IssuedDocument> DocumentService::Issue(const IssueRequest& request, const
   if (t->dcc == "vaccination") {
     ULUS_ASSIGN_OR_RETURN(auto hcert, impl_->DccPayload(*t, request.claims, d.id));
     DccClaims claims{
-        .issuer_country = "",
+        .issuer_country = impl_->country_code,
         .issued_at = d.issued_at,
         .expires_at = d.expires_at.value_or(d.issued_at + impl_->options.dcc_default_validity),
         .hcert = std::move(hcert)};
-    claims.issuer_country = impl_->options.country;
-    std::transform(claims.issuer_country.begin(), claims.issuer_country.end(),
-                   claims.issuer_country.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::toupper(ch)); });
     ULUS_ASSIGN_OR_RETURN(d.hc1, EncodeHc1(claims, *signer));
   }
   if (auto inserted = impl_->Insert(d, request.idempotency_key, digest); !inserted.ok()) {

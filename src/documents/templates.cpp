@@ -119,12 +119,6 @@ Result<Template> ReadTemplate(const std::filesystem::path& file) {
 
 }  // namespace
 
-std::string Translate(const Translations& text, std::string_view lang) {
-  if (const auto it = text.find(lang); it != text.end()) return it->second;
-  if (const auto it = text.find("en"); it != text.end()) return it->second;
-  return text.empty() ? std::string() : text.begin()->second;
-}
-
 const TemplateField* Template::Field(std::string_view name) const {
   for (const auto& f : fields) {
     if (f.name == name) return &f;

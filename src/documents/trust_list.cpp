@@ -15,13 +15,6 @@ namespace {
 // A revocation list of a national platform may name a few hundred thousand documents.
 constexpr size_t kMaxListBytes = size_t{64} * 1024 * 1024;
 
-int64_t UnixSeconds(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-TimePoint FromUnixSeconds(int64_t s) {
-  return TimePoint(std::chrono::seconds(s));
-}
-
 Error Malformed(std::string_view what, std::string_view list) {
   return Error::InvalidArgument("the " + std::string(list) + " is malformed: " + std::string(what));
 }
@@ -101,16 +94,16 @@ Result<std::string> SignTrustList(const TrustList& list, const crypto::Signer& a
     for (const auto& key : issuer.keys) {
       json entry = {{"jwk", key.key.Jwk()},
                     {"dcc_kid", key.dcc_kid},
-                    {"valid_from", UnixSeconds(key.valid_from)}};
-      if (key.valid_until) entry["valid_until"] = UnixSeconds(*key.valid_until);
+                    {"valid_from", ToUnixSeconds(key.valid_from)}};
+      if (key.valid_until) entry["valid_until"] = ToUnixSeconds(*key.valid_until);
       keys.push_back(std::move(entry));
     }
     issuers.push_back(
         {{"agency", issuer.agency}, {"name", issuer.name}, {"uri", issuer.uri}, {"keys", keys}});
   }
   const json claims = {{"iss", list.issuer},
-                       {"iat", UnixSeconds(list.issued_at)},
-                       {"exp", UnixSeconds(list.expires_at)},
+                       {"iat", ToUnixSeconds(list.issued_at)},
+                       {"exp", ToUnixSeconds(list.expires_at)},
                        {"issuers", std::move(issuers)}};
   return crypto::SignJwt(json{{"typ", kTrustListType}}, claims, anchor);
 }
@@ -118,11 +111,11 @@ Result<std::string> SignTrustList(const TrustList& list, const crypto::Signer& a
 Result<std::string> SignRevocationList(const RevocationList& list, const crypto::Signer& anchor) {
   json revoked = json::array();
   for (const auto& r : list.revoked) {
-    revoked.push_back({{"id", r.document_id}, {"reason", r.reason}, {"at", UnixSeconds(r.at)}});
+    revoked.push_back({{"id", r.document_id}, {"reason", r.reason}, {"at", ToUnixSeconds(r.at)}});
   }
   const json claims = {{"iss", list.issuer},
-                       {"iat", UnixSeconds(list.issued_at)},
-                       {"exp", UnixSeconds(list.expires_at)},
+                       {"iat", ToUnixSeconds(list.issued_at)},
+                       {"exp", ToUnixSeconds(list.expires_at)},
                        {"revoked", std::move(revoked)}};
   return crypto::SignJwt(json{{"typ", kRevocationListType}}, claims, anchor);
 }

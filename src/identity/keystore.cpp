@@ -136,6 +136,9 @@ struct KeyStore::Impl {
 
   std::array<std::mutex, kCreateStripes> create_mu;
 
+  // The keys a SELECT of kColumns finds, in its order.
+  Result<std::vector<KeyInfo>> QueryKeys(const std::string& sql, const std::vector<Value>& params);
+
   std::mutex mu;
   // Signers opened so far, by kid. Guarded by mu.
   std::map<std::string, std::shared_ptr<const crypto::Signer>, std::less<>> signers;
@@ -380,35 +383,27 @@ Status KeyStore::Revoke(const KeyOwner& owner, std::string_view kid) {
 
 Result<std::vector<KeyInfo>> KeyStore::KeysEverUsed(const KeyOwner& owner) {
   ULUS_TRY(CheckOwner(owner));
-  const Value params[] = {std::string(KeyOwnerKindName(owner.kind)), owner.id};
-  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
-  ULUS_ASSIGN_OR_RETURN(
-      auto rows, conn->Query("SELECT " + std::string(kColumns) +
-                                 " FROM dan_key WHERE owner_kind = $1 AND owner_id = $2 "
-                                 "AND state IN ('current', 'retired') ORDER BY created DESC, "
-                                 "kid",
-                             params));
-  std::vector<KeyInfo> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) {
-    ULUS_ASSIGN_OR_RETURN(auto row, FromRow(r));
-    out.push_back(std::move(row.info));
-  }
-  return out;
+  return impl_->QueryKeys(
+      "SELECT " + std::string(kColumns) +
+          " FROM dan_key WHERE owner_kind = $1 AND owner_id = $2 AND state IN ('current', "
+          "'retired') ORDER BY created DESC, kid",
+      {std::string(KeyOwnerKindName(owner.kind)), owner.id});
 }
 
 Result<std::vector<KeyInfo>> KeyStore::Keys(const KeyOwner& owner) {
   ULUS_TRY(CheckOwner(owner));
-  const Value params[] = {std::string(KeyOwnerKindName(owner.kind)), owner.id,
-                          ToUnixMicros(impl_->clock.Now())};
-  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
-  ULUS_ASSIGN_OR_RETURN(
-      auto rows,
-      conn->Query("SELECT " + std::string(kColumns) +
-                      " FROM dan_key WHERE owner_kind = $1 AND owner_id = $2 AND (state = "
-                      "'current' OR (state = 'retired' AND publish_until > $3)) ORDER BY CASE "
-                      "state WHEN 'current' THEN 0 ELSE 1 END, created DESC, kid",
-                  params));
+  return impl_->QueryKeys(
+      "SELECT " + std::string(kColumns) +
+          " FROM dan_key WHERE owner_kind = $1 AND owner_id = $2 AND (state = 'current' OR "
+          "(state = 'retired' AND publish_until > $3)) ORDER BY CASE state WHEN 'current' THEN 0 "
+          "ELSE 1 END, created DESC, kid",
+      {std::string(KeyOwnerKindName(owner.kind)), owner.id, ToUnixMicros(impl_->clock.Now())});
+}
+
+Result<std::vector<KeyInfo>> KeyStore::Impl::QueryKeys(const std::string& sql,
+                                                       const std::vector<Value>& params) {
+  ULUS_ASSIGN_OR_RETURN(auto conn, db.Acquire());
+  ULUS_ASSIGN_OR_RETURN(auto rows, conn->Query(sql, params));
   std::vector<KeyInfo> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {

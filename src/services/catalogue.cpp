@@ -59,12 +59,6 @@ struct Catalogue::Index {
   std::vector<std::string> sort_keys;  // per service: its first title, folded, for ordering
 };
 
-std::string Translate(const Translations& text, std::string_view lang) {
-  if (const auto it = text.find(lang); it != text.end()) return it->second;
-  if (const auto it = text.find("en"); it != text.end()) return it->second;
-  return text.empty() ? std::string() : text.begin()->second;
-}
-
 std::vector<std::string> SearchWords(std::string_view text) {
   std::vector<std::string> out;
   UErrorCode status = U_ZERO_ERROR;

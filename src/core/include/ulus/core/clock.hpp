@@ -42,5 +42,8 @@ std::string FormatRfc3339(TimePoint t);
 // Microseconds since the Unix epoch, the form timestamps take in the stores.
 int64_t ToUnixMicros(TimePoint t);
 TimePoint FromUnixMicros(int64_t micros);
+// Whole seconds since the Unix epoch (rounded down), the form JWT and CWT time claims take.
+int64_t ToUnixSeconds(TimePoint t);
+TimePoint FromUnixSeconds(int64_t seconds);
 
 }  // namespace ulus

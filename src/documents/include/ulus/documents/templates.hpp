@@ -10,14 +10,12 @@
 #include <vector>
 
 #include "ulus/core/result.hpp"
+#include "ulus/core/translations.hpp"
 
 namespace ulus::documents {
 
-// Text in the pack's languages ("mn", "en", "kk", "ru", "lo"...).
-using Translations = std::map<std::string, std::string, std::less<>>;
-
-// The text in `lang`, else English, else the first there is.
-std::string Translate(const Translations& text, std::string_view lang);
+using ulus::Translate;
+using ulus::Translations;
 
 enum class FieldType { kString, kDate, kInteger, kBoolean };
 

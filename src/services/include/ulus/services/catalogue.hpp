@@ -9,14 +9,12 @@
 #include <vector>
 
 #include "ulus/core/result.hpp"
+#include "ulus/core/translations.hpp"
 
 namespace ulus::services {
 
-// Text in the pack's languages ("mn", "en", "kk", "ru", "lo"...).
-using Translations = std::map<std::string, std::string, std::less<>>;
-
-// The text in `lang`, else English, else the first there is.
-std::string Translate(const Translations& text, std::string_view lang);
+using ulus::Translate;
+using ulus::Translations;
 
 // Who may apply for a service.
 enum class Applicants {
