@@ -348,7 +348,7 @@ int Main(int argc, char** argv) {
   auto* grant = roles->add_subcommand("grant", "Give a person's account a role in an agency");
   grant->add_option("--national-id", grant_national_id, "The officer's national ID")->required();
   grant->add_option("--agency", grant_role.agency, "Agency code, or PLATFORM")->required();
-  grant->add_option("--role", grant_role.role, "officer, admin or operator")->required();
+  grant->add_option("--role", grant_role.role, "officer, admin, desk or operator")->required();
   grant->add_option("--centre", grant_role.centre, "Only at this one-stop centre");
   roles->require_subcommand(1);
   std::string key_owner = "platform:oidc";

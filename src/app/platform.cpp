@@ -11,6 +11,7 @@
 
 #include "ulus/core/files.hpp"
 #include "ulus/crypto/random.hpp"
+#include "ulus/services/applications_api.hpp"
 #include "ulus/services/catalogue_api.hpp"
 #include "ulus/store/migration.hpp"
 #include "ulus/store/outbox.hpp"
@@ -154,6 +155,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
   platform->khur_->ServeRegistriesFrom(*platform->registry_router_);
   ULUS_TRY(platform->OpenDocuments(options, router));
   ULUS_TRY(platform->OpenCatalogue(options, router));
+  ULUS_TRY(platform->OpenApplications(options, router));
   platform->address_ = options.server.address;
   ULUS_ASSIGN_OR_RETURN(platform->server_, http::Server::Create(options.server, std::move(router)));
   return platform;
@@ -208,6 +210,109 @@ Status Platform::OpenCatalogue(const PlatformOptions& options, http::Router& rou
   return Ok();
 }
 
+namespace {
+
+// A registry field's type as a document claim sees it: date, integer, boolean or string.
+std::string ClaimTypeOf(const registry::FieldSchema& field) {
+  if (field.format == registry::FieldFormat::kDate) return "date";
+  if (field.type == registry::FieldType::kInteger) return "integer";
+  if (field.type == registry::FieldType::kBoolean) return "boolean";
+  return "string";
+}
+
+}  // namespace
+
+Status Platform::OpenApplications(const PlatformOptions& options, http::Router& router) {
+  // The platform reads as the pack's "platform" subsystem (e-Mongolia, eGov), which access.yaml
+  // lets read every registry.
+  const registry::Agency* platform_agency = nullptr;
+  for (const auto& agency : pack_->agencies) {
+    if (agency.subsystem == "platform") platform_agency = &agency;
+  }
+  if (platform_agency == nullptr) {
+    return Error::InvalidArgument("the pack has no agency with the subsystem \"platform\"",
+                                  "agencies");
+  }
+  const exchange::ClientId client{pack_->xroad_instance, platform_agency->member_class,
+                                  platform_agency->member_code, platform_agency->subsystem};
+  ULUS_ASSIGN_OR_RETURN(const auto pack_exchange,
+                        PackExchangeOf(*pack_, options.packs_dir / options.pack));
+  std::vector<services::RegistrySource> sources;
+  for (const auto& schema : pack_->registries) {
+    services::RegistrySource source;
+    source.name = schema.name;
+    source.version = schema.version;
+    source.primary_key = schema.primary_key;
+    source.subject_field = schema.subject;
+    for (const auto& agency : pack_->agencies) {
+      if (agency.code != schema.agency) continue;
+      source.provider = exchange::ClientId{pack_->xroad_instance, agency.member_class,
+                                           agency.member_code, agency.subsystem}
+                            .ToString();
+    }
+    for (const auto& field : schema.fields) {
+      if (!field.ref.empty()) source.refs[field.name] = field.ref;
+      source.field_types[field.name] = ClaimTypeOf(field);
+    }
+    source.service_code = exchange::ServiceCodeForRegistry(schema.name);
+    for (const auto& r : pack_exchange.registries) {
+      if (r.code == schema.name) source.consent_required = r.consent_required;
+    }
+    sources.push_back(std::move(source));
+  }
+  const std::string platform_code = platform_agency->code;
+  exchange_ = std::make_unique<services::KhurExchange>(
+      [this, platform_code]() -> std::string {
+        for (const auto& node : khur_->nodes()) {
+          if (node.agency == platform_code) {
+            return "http://127.0.0.1:" + std::to_string(node.client_port);
+          }
+        }
+        return {};
+      },
+      client.ToString());
+  services::DeskMessaging desk{
+      .phone_of = [this](std::string_view national_id) -> Result<std::string> {
+        ULUS_ASSIGN_OR_RETURN(auto person, people_->Find(national_id));
+        if (!person || person->phone.empty()) {
+          return Error{ErrorCode::kFailedPrecondition,
+                       "the population register has no phone for this person to confirm with",
+                       "nationalId"};
+        }
+        return person->phone;
+      },
+      .send_sms = [this](std::string_view phone, std::string_view text) -> Status {
+        return messages_->Send({.channel = identity::Channel::kSms,
+                                .to = std::string(phone),
+                                .subject = {},
+                                .text = std::string(text)});
+      }};
+  services::ApplicationsOptions app_options;
+  app_options.max_attachment_bytes =
+      std::min(app_options.max_attachment_bytes, options.server.body_limit);
+  ULUS_ASSIGN_OR_RETURN(
+      applications_, services::ApplicationService::Open(*db_, *catalogue_, *documents_, *exchange_,
+                                                        std::move(sources), pack_->calendar.Days(),
+                                                        std::move(desk), app_options));
+  services::MountApplicationsApi(router, *applications_, dan_->oidc(), dan_->accounts(),
+                                 {.country = pack_->code, .languages = pack_->languages});
+  return Ok();
+}
+
+void Platform::RunResumer() {
+  std::unique_lock lock(resumer_mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    if (auto done = applications_->ResumePending(); !done.ok()) {
+      spdlog::warn("unfinished applications wait: {}", done.error().message);
+    } else if (*done > 0) {
+      spdlog::info("finished {} applications left unfinished", *done);
+    }
+    lock.lock();
+    resumer_wake_.wait_for(lock, std::chrono::minutes(1), [this] { return stopping_; });
+  }
+}
+
 Result<std::vector<DemoAccount>> Platform::EnsureDemoAccounts(
     const std::filesystem::path& data_dir) {
   return app::EnsureDemoAccounts(*pack_, *stores_, dan_->accounts(), data_dir);
@@ -225,10 +330,17 @@ Status Platform::Start() {
     server_->Stop();
     return started;
   }
+  resumer_ = std::thread([this] { RunResumer(); });
   return Ok();
 }
 
 void Platform::Stop() {
+  {
+    std::lock_guard lock(resumer_mutex_);
+    stopping_ = true;
+  }
+  resumer_wake_.notify_all();
+  if (resumer_.joinable() && resumer_.get_id() != std::this_thread::get_id()) resumer_.join();
   khur_->Stop();
   server_->Stop();
 }

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "demo_accounts.hpp"
@@ -18,6 +21,7 @@
 #include "ulus/registry/catalog.hpp"
 #include "ulus/registry/pack.hpp"
 #include "ulus/registry/registry_api.hpp"
+#include "ulus/services/applications.hpp"
 #include "ulus/services/catalogue.hpp"
 #include "ulus/store/database.hpp"
 
@@ -67,6 +71,7 @@ class Platform {
   identity::Dan& dan() { return *dan_; }
   Khur& khur() { return *khur_; }
   documents::DocumentService& documents() { return *documents_; }
+  services::ApplicationService& applications() { return *applications_; }
   // http(s)://<loopback or address>:<port>: where this process reaches its own server.
   [[nodiscard]] std::string LocalOrigin() const;
 
@@ -77,6 +82,12 @@ class Platform {
   // The service catalogue from the pack's services/ and life_events.yaml, checked against the
   // pack's agencies, registries and document templates.
   Status OpenCatalogue(const PlatformOptions& options, http::Router& router);
+  // Applications: pulls through the node of the pack's platform subsystem, documents from the
+  // documents part, codes for one-stop centre filings through Dan's messages.
+  Status OpenApplications(const PlatformOptions& options, http::Router& router);
+  // Finishes automatic applications a crash or an unreachable node left unfinished, now and
+  // every minute until Stop().
+  void RunResumer();
   std::unique_ptr<store::Database> db_;
   // The registry part; declared before the server, which calls into it, so it outlives it.
   std::unique_ptr<registry::Pack> pack_;
@@ -92,6 +103,12 @@ class Platform {
   std::unique_ptr<documents::DocumentService> documents_;
   std::unique_ptr<documents::DocumentsApi> documents_api_;
   std::unique_ptr<services::Catalogue> catalogue_;
+  std::unique_ptr<services::KhurExchange> exchange_;
+  std::unique_ptr<services::ApplicationService> applications_;
+  std::thread resumer_;
+  std::mutex resumer_mutex_;
+  std::condition_variable resumer_wake_;
+  bool stopping_ = false;
   std::unique_ptr<http::Server> server_;
   std::string address_;
   bool tls_ = false;

@@ -590,6 +590,18 @@ Result<std::optional<IssuedDocument>> DocumentService::Find(std::string_view id)
   return std::optional<IssuedDocument>(DocumentFromRow(rows[0]));
 }
 
+Result<std::optional<IssuedDocument>> DocumentService::FindByIdempotencyKey(
+    std::string_view agency, std::string_view key) const {
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  const Value params[] = {std::string(agency), std::string(key)};
+  ULUS_ASSIGN_OR_RETURN(
+      auto rows, conn->Query("SELECT " + std::string(kDocumentColumns) +
+                                 " FROM doc_document WHERE agency = $1 AND idempotency_key = $2",
+                             params));
+  if (rows.empty()) return std::optional<IssuedDocument>();
+  return std::optional<IssuedDocument>(DocumentFromRow(rows[0]));
+}
+
 Result<std::vector<IssuedDocument>> DocumentService::ForHolder(std::string_view holder,
                                                                size_t limit, size_t offset) const {
   ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());

@@ -28,34 +28,11 @@ struct Caller {
   std::vector<Actor> agencies;  // what the caller may issue and revoke for
 };
 
-std::string BearerToken(const http::Request& request) {
-  const auto header = request.Header("Authorization");
-  if (header.size() <= 7 ||
-      !(header.substr(0, 7) == "Bearer " || header.substr(0, 7) == "bearer ")) {
-    return {};
-  }
-  return std::string(header.substr(7));
-}
-
 // valid, expired or revoked, as of now.
 std::string_view StatusOf(const IssuedDocument& d) {
   if (d.revocation) return "revoked";
   if (d.expires_at && *d.expires_at <= Clock::System().Now()) return "expired";
   return "valid";
-}
-
-// True when `value` nests no deeper than `max` arrays and objects. Iterative: a hostile body
-// must not exhaust the stack of the code that checks it (copying or dumping would recurse).
-bool DepthAtMost(const json& value, size_t max) {
-  std::vector<std::pair<const json*, size_t>> pending{{&value, 0}};
-  while (!pending.empty()) {
-    const auto [node, depth] = pending.back();
-    pending.pop_back();
-    if (!node->is_structured()) continue;
-    if (depth >= max) return false;
-    for (const auto& child : *node) pending.emplace_back(&child, depth + 1);
-  }
-  return true;
 }
 
 json DocumentJson(const IssuedDocument& d, bool with_credential) {
@@ -105,7 +82,7 @@ http::Response Jwt(std::string text, std::string_view cache) {
 void DocumentsApi::Mount(http::Router& router) {
   // Resolves the bearer token; kUnauthenticated without one.
   auto authenticate = [this](const http::Request& request) -> Result<Caller> {
-    const std::string token = BearerToken(request);
+    const std::string token(request.BearerToken().value_or(""));
     if (token.empty()) {
       return Error{ErrorCode::kUnauthenticated,
                    "sign in with Dan and send the access token (Authorization: Bearer ...)",
@@ -168,7 +145,7 @@ void DocumentsApi::Mount(http::Router& router) {
       [this, authenticate, actor_for](http::Request& request) -> Result<http::Response> {
         ULUS_ASSIGN_OR_RETURN(auto caller, authenticate(request));
         ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
-        if (!DepthAtMost(body, kMaxBodyDepth)) {
+        if (!http::JsonDepthAtMost(body, kMaxBodyDepth)) {
           return Error::InvalidArgument("the body nests deeper than 8 levels");
         }
         if (!body.is_object() || !body.contains("template") || !body["template"].is_string() ||

@@ -89,6 +89,28 @@ std::optional<std::string> Request::Query(std::string_view name) const {
   return std::nullopt;
 }
 
+std::optional<std::string_view> Request::BearerToken() const {
+  static constexpr std::string_view kBearer = "bearer ";
+  const auto header = Header("Authorization");
+  if (header.size() <= kBearer.size()) return std::nullopt;
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kBearer[i]) return std::nullopt;
+  }
+  return header.substr(kBearer.size());
+}
+
+bool JsonDepthAtMost(const nlohmann::json& value, size_t max) {
+  std::vector<std::pair<const nlohmann::json*, size_t>> pending{{&value, 0}};
+  while (!pending.empty()) {
+    const auto [node, depth] = pending.back();
+    pending.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth >= max) return false;
+    for (const auto& child : *node) pending.emplace_back(&child, depth + 1);
+  }
+  return true;
+}
+
 Result<nlohmann::json> Request::Json() const {
   const auto content_type = Header("Content-Type");
   if (!IsJsonMediaType(content_type)) {

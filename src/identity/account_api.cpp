@@ -56,31 +56,32 @@ void MountAccountApi(http::Router& router, AccountService& accounts, CallerResol
              },
              {{"summary", "Roles held in an agency (its admins and platform operators only)"},
               {"tags", tags}});
-  router.Add(http::Method::post, "/dan/api/agencies/{agency}/roles",
-             [&accounts, resolve](http::Request& request) -> Result<http::Response> {
-               ULUS_ASSIGN_OR_RETURN(auto caller, resolve(request));
-               ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
-               ULUS_ASSIGN_OR_RETURN(auto national_id, StringMember(body, "national_id", true));
-               ULUS_ASSIGN_OR_RETURN(auto role, StringMember(body, "role", true));
-               ULUS_ASSIGN_OR_RETURN(auto centre, StringMember(body, "centre", false));
-               ULUS_ASSIGN_OR_RETURN(
-                   auto grant, accounts.GrantRole(caller, request.Param("agency"), national_id,
-                                                  role, centre, ContextOf(request, caller)));
-               return http::Response::Json(GrantJson(grant), http::Status::created);
-             },
-             {{"summary", "Grant a role in an agency to a person's account"},
-              {"tags", tags},
-              {"requestBody",
-               {{"required", true},
-                {"content",
-                 {{"application/json",
-                   {{"schema",
-                     {{"type", "object"},
-                      {"required", {"national_id", "role"}},
-                      {"properties",
-                       {{"national_id", {{"type", "string"}}},
-                        {"role", {{"type", "string"}, {"enum", {"officer", "admin", "operator"}}}},
-                        {"centre", {{"type", "string"}}}}}}}}}}}}}});
+  router.Add(
+      http::Method::post, "/dan/api/agencies/{agency}/roles",
+      [&accounts, resolve](http::Request& request) -> Result<http::Response> {
+        ULUS_ASSIGN_OR_RETURN(auto caller, resolve(request));
+        ULUS_ASSIGN_OR_RETURN(auto body, request.Json());
+        ULUS_ASSIGN_OR_RETURN(auto national_id, StringMember(body, "national_id", true));
+        ULUS_ASSIGN_OR_RETURN(auto role, StringMember(body, "role", true));
+        ULUS_ASSIGN_OR_RETURN(auto centre, StringMember(body, "centre", false));
+        ULUS_ASSIGN_OR_RETURN(auto grant,
+                              accounts.GrantRole(caller, request.Param("agency"), national_id, role,
+                                                 centre, ContextOf(request, caller)));
+        return http::Response::Json(GrantJson(grant), http::Status::created);
+      },
+      {{"summary", "Grant a role in an agency to a person's account"},
+       {"tags", tags},
+       {"requestBody",
+        {{"required", true},
+         {"content",
+          {{"application/json",
+            {{"schema",
+              {{"type", "object"},
+               {"required", {"national_id", "role"}},
+               {"properties",
+                {{"national_id", {{"type", "string"}}},
+                 {"role", {{"type", "string"}, {"enum", {"officer", "admin", "desk", "operator"}}}},
+                 {"centre", {{"type", "string"}}}}}}}}}}}}}});
   router.Add(
       http::Method::delete_, "/dan/api/agencies/{agency}/roles/{account_id}/{role}",
       [&accounts, resolve](http::Request& request) -> Result<http::Response> {

@@ -136,7 +136,7 @@ bool CodeMatches(const PendingCode& pending, std::string_view typed) {
 }
 
 bool ValidRoleName(std::string_view role, std::string_view agency) {
-  if (role == "officer" || role == "admin") return true;
+  if (role == "officer" || role == "admin" || role == "desk") return true;
   return role == "operator" && agency == kPlatformAgency;
 }
 

@@ -11,22 +11,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kBearer = "Bearer ";
 // A citizen's signing request carries a digest or a short document, never a whole archive.
 constexpr size_t kMaxSignBytes = 64 * 1024;
-
-std::optional<std::string_view> BearerToken(const http::Request& request) {
-  const auto header = request.Header("Authorization");
-  if (header.size() <= kBearer.size()) return std::nullopt;
-  // RFC 6750 §2.1: the scheme is case-insensitive.
-  for (size_t i = 0; i < kBearer.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) !=
-        std::tolower(static_cast<unsigned char>(kBearer[i]))) {
-      return std::nullopt;
-    }
-  }
-  return header.substr(kBearer.size());
-}
 
 json KeyJson(const KeyInfo& key) {
   json out = {{"kid", key.kid},
@@ -115,7 +101,7 @@ Dan::~Dan() = default;
 CallerResolver Dan::Callers() {
   auto from_session = SessionCallerResolver(*accounts_, *sessions_);
   return [this, from_session](const http::Request& request) -> Result<Caller> {
-    if (const auto token = BearerToken(request)) {
+    if (const auto token = request.BearerToken()) {
       ULUS_ASSIGN_OR_RETURN(auto info, oidc_->VerifyAccessToken(*token));
       if (info.IsClientToken()) {
         return Error{ErrorCode::kPermissionDenied,
@@ -135,7 +121,7 @@ void Dan::Mount(http::Router& router) {
   oidc_->Mount(router);
   MountConsentApi(router, *consent_, [this](const http::Request& request) -> Result<ConsentCaller> {
     std::string account_id;
-    if (const auto token = BearerToken(request)) {
+    if (const auto token = request.BearerToken()) {
       ULUS_ASSIGN_OR_RETURN(auto info, oidc_->VerifyAccessToken(*token));
       if (info.IsClientToken()) {
         if (info.agency.empty()) {
@@ -171,7 +157,7 @@ void Dan::Mount(http::Router& router) {
 void Dan::MountKeyApi(http::Router& router) {
   // The signed-in person and the level of their login, from a bearer token or the session.
   auto signatory = [this](const http::Request& request) -> Result<Signatory> {
-    if (const auto token = BearerToken(request)) {
+    if (const auto token = request.BearerToken()) {
       ULUS_ASSIGN_OR_RETURN(auto info, oidc_->VerifyAccessToken(*token));
       if (info.IsClientToken()) {
         return Error::PermissionDenied("a person's own keys need a person's token");

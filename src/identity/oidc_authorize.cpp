@@ -119,6 +119,9 @@ constexpr ScopeText kScopeTexts[] = {
     {"national_id", {"Регистрийн дугаар", "Your national ID number"}},
     {"documents",
      {"Таны баримт бичгүүдийг харах, хуваалцах", "See and share your signed documents"}},
+    {"services",
+     {"Таны өмнөөс үйлчилгээ хүсэх, өргөдлийг тань харах",
+      "Apply for services for you and follow your applications"}},
     {"offline_access",
      {"Таныг нэвтрээгүй үед ч хандах эрх", "Keep access while you are signed out"}},
 };

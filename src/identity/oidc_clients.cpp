@@ -23,8 +23,9 @@ constexpr size_t kSecretBytes = 32;
 constexpr size_t kMaxClientIdLength = 64;
 constexpr std::string_view kKnownGrants[] = {"authorization_code", "refresh_token",
                                              "client_credentials"};
-constexpr std::string_view kAllScopes[] = {"openid",      "profile",        "email",    "phone",
-                                           "national_id", "offline_access", "documents"};
+constexpr std::string_view kAllScopes[] = {"openid",    "profile",     "email",
+                                           "phone",     "national_id", "offline_access",
+                                           "documents", "services"};
 
 bool Contains(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();

@@ -270,6 +270,28 @@ Result<std::vector<ServiceDefinition>> LoadServices(const std::filesystem::path&
           return BadFile(file, "service " + s.id + ": deadline_days 0-365, fee not negative");
         }
         s.document = node["document"].as<std::string>("");
+        for (const auto& f : node["form"]) {
+          FormField field{.name = f["name"].as<std::string>(""),
+                          .type = f["type"].as<std::string>("string"),
+                          .label = ReadTranslations(f["label"]),
+                          .required = f["required"].as<bool>(true),
+                          .max_length = f["max_length"].as<size_t>(500)};
+          static constexpr std::string_view kTypes[] = {"string", "date", "integer", "boolean"};
+          if (field.name.empty() ||
+              std::find(std::begin(kTypes), std::end(kTypes), field.type) == std::end(kTypes)) {
+            return BadFile(file, "service " + s.id + ": a form field needs a name and a type " +
+                                     "of string, date, integer or boolean");
+          }
+          s.form.push_back(std::move(field));
+        }
+        if (node["optional_data"]) {
+          s.optional_data = node["optional_data"].as<std::vector<std::string>>();
+        }
+        if (const auto claims = node["claims"]; claims && claims.IsMap()) {
+          for (const auto& entry : claims) {
+            s.claims[entry.first.as<std::string>()] = entry.second.as<std::string>();
+          }
+        }
         out.push_back(std::move(s));
       }
     } catch (const YAML::Exception& e) {

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "query_params.hpp"
 #include "ulus/crypto/digest.hpp"
 
 namespace ulus::services {
@@ -25,8 +26,22 @@ std::string_view ApplicantsName(Applicants a) {
   return "anyone";
 }
 
+// The e-form as the applicant fills it in.
+json FormJson(const ServiceDefinition& s, std::string_view lang) {
+  json fields = json::array();
+  for (const auto& f : s.form) {
+    fields.push_back({{"name", f.name},
+                      {"type", f.type},
+                      {"label", Translate(f.label, lang)},
+                      {"required", f.required},
+                      {"maxLength", f.max_length}});
+  }
+  return fields;
+}
+
 json ServiceJson(const ServiceDefinition& s, std::string_view lang, std::string_view country) {
   return {{"id", s.id},
+          {"form", FormJson(s, lang)},
           {"serviceId", ServiceUuid(country, s.id)},
           {"agency", s.agency},
           {"title", Translate(s.title, lang)},
@@ -49,25 +64,6 @@ json GovStackService(const ServiceDefinition& s, std::string_view lang, std::str
           {"isExecutable", true},
           {"isClosed", false},
           {"description", Translate(s.description, lang)}};
-}
-
-Result<size_t> SizeParam(const http::Request& request, const char* name, size_t fallback,
-                         size_t max) {
-  const auto value = request.Query(name);
-  if (!value || value->empty()) return fallback;
-  size_t parsed = 0;
-  for (char c : *value) {
-    if (c < '0' || c > '9' || parsed > max) {
-      return Error::InvalidArgument(std::string(name) + " is a number up to " + std::to_string(max),
-                                    name);
-    }
-    parsed = parsed * 10 + static_cast<size_t>(c - '0');
-  }
-  if (parsed > max) {
-    return Error::InvalidArgument(std::string(name) + " is a number up to " + std::to_string(max),
-                                  name);
-  }
-  return parsed;
 }
 
 }  // namespace

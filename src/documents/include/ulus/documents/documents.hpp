@@ -119,6 +119,10 @@ class DocumentService {
   Status WithdrawDisclosure(std::string_view id, std::string_view holder);
 
   [[nodiscard]] Result<std::optional<IssuedDocument>> Find(std::string_view id) const;
+  // The document `agency` issued under an idempotency key, if any: lets a caller that lost
+  // track of an answer (a crash) find what it was given.
+  [[nodiscard]] Result<std::optional<IssuedDocument>> FindByIdempotencyKey(
+      std::string_view agency, std::string_view key) const;
   // The holder's documents (not disclosures), newest first, with how often each was verified.
   [[nodiscard]] Result<std::vector<IssuedDocument>> ForHolder(std::string_view holder, size_t limit,
                                                               size_t offset) const;

@@ -56,6 +56,9 @@ class Request {
 
   // A header's value, or empty when absent. Names are case-insensitive.
   [[nodiscard]] std::string_view Header(std::string_view name) const;
+  // The token of an "Authorization: Bearer <token>" header (RFC 6750 §2.1, the scheme in any
+  // case); nullopt without one.
+  [[nodiscard]] std::optional<std::string_view> BearerToken() const;
   // A path parameter captured by the route pattern ("{id}"), percent-decoded.
   [[nodiscard]] std::string_view Param(std::string_view name) const;
   // A query parameter, percent-decoded; nullopt when absent. The first wins when repeated.
@@ -80,6 +83,10 @@ class Request {
   std::string_view route_pattern_;
   std::vector<std::pair<std::string, std::string>> params_;
 };
+
+// True when `value` nests no deeper than `max` arrays and objects. Iterative: a hostile body
+// must not exhaust the stack of the code that checks it (copying or dumping would recurse).
+bool JsonDepthAtMost(const nlohmann::json& value, size_t max);
 
 // What a handler answers. Build with the helpers; extra headers may be added.
 struct Response {

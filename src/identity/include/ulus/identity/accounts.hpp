@@ -22,6 +22,7 @@ struct Account {
 
 // A role of an officer: in an agency, optionally only at one one-stop centre. Roles the
 // platform knows: "officer" (works applications), "admin" (manages the agency's officers),
+// "desk" (files applications for citizens present at a one-stop centre),
 // "operator" (platform operation; agency "PLATFORM").
 struct Role {
   std::string agency;

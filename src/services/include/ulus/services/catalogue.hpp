@@ -30,6 +30,15 @@ enum class WorkflowKind {
   kReview,     // an officer of the owning agency decides
 };
 
+// One entry of a service's e-form: what the applicant types in when applying.
+struct FormField {
+  std::string name;
+  std::string type = "string";  // string, date, integer or boolean
+  Translations label;
+  bool required = true;
+  size_t max_length = 500;  // strings
+};
+
 struct LifeEvent {
   std::string id;  // "moving-house"
   Translations title;
@@ -49,6 +58,14 @@ struct ServiceDefinition {
   int deadline_days = 0;  // working days
   int64_t fee = 0;        // in the pack's currency
   std::string document;   // the template it produces; empty for none
+  std::vector<FormField> form;
+  // Registries of `data` that may hold no record about the applicant; any other registry with
+  // none rejects an automatic application, naming the registry.
+  std::vector<std::string> optional_data;
+  // How the document's claims are filled: template field -> expression (see ClaimExpression in
+  // applications.hpp): "registry.field", "form.name", "application.id", "application.date",
+  // "count:registry", "officer" (entered at approval), or a text with {...} placeholders.
+  std::map<std::string, std::string, std::less<>> claims;
 };
 
 struct CatalogueQuery {

@@ -1,0 +1,1023 @@
+#include "ulus/services/applications.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+
+#include "fulfilment.hpp"
+#include "ulus/core/id.hpp"
+#include "ulus/crypto/digest.hpp"
+#include "ulus/crypto/encoding.hpp"
+#include "ulus/crypto/random.hpp"
+
+namespace ulus::services {
+namespace {
+
+using nlohmann::json;
+using std::chrono::sys_days;
+using store::Connection;
+using store::Row;
+using store::Value;
+
+constexpr size_t kMaxComment = 4000;
+constexpr size_t kMaxIdempotencyKey = 200;
+constexpr size_t kMaxPage = 200;
+
+// Version 1 in both dialects: they differ only in the auto-increment key and the byte type.
+std::string InDialect(std::string sql, bool postgres) {
+  for (const auto& [from, to] :
+       {std::pair<std::string, std::string>{
+            "{serial}", postgres ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY"},
+        {"{blob}", postgres ? "BYTEA" : "BLOB"}}) {
+    for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at)) {
+      sql.replace(at, from.size(), to);
+    }
+  }
+  return sql;
+}
+
+const std::vector<store::Migration>& ApplicationMigrations() {
+  static constexpr std::string_view kVersion1 =
+      R"(CREATE TABLE svc_application (
+            id TEXT PRIMARY KEY, service TEXT NOT NULL, agency TEXT NOT NULL,
+            applicant TEXT NOT NULL, applicant_account TEXT NOT NULL, state TEXT NOT NULL,
+            form TEXT NOT NULL, created BIGINT NOT NULL, updated BIGINT NOT NULL, due BIGINT,
+            state_due BIGINT, state_since BIGINT NOT NULL, assignee TEXT NOT NULL,
+            filed_by TEXT NOT NULL, confirmation TEXT NOT NULL, document TEXT NOT NULL,
+            reason TEXT NOT NULL, sources TEXT NOT NULL, version BIGINT NOT NULL,
+            idempotency_key TEXT, request_digest TEXT);
+          CREATE INDEX svc_application_applicant ON svc_application (applicant, id);
+          CREATE INDEX svc_application_inbox ON svc_application (agency, state, state_due);
+          CREATE UNIQUE INDEX svc_application_idempotency
+            ON svc_application (applicant, idempotency_key);
+          CREATE TABLE svc_event (
+            id {serial}, application TEXT NOT NULL, at BIGINT NOT NULL,
+            actor TEXT NOT NULL, action TEXT NOT NULL, from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL, comment TEXT NOT NULL);
+          CREATE INDEX svc_event_application ON svc_event (application, id);
+          CREATE TABLE svc_notice (
+            id {serial}, applicant TEXT NOT NULL, application TEXT NOT NULL,
+            service TEXT NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,
+            text TEXT NOT NULL, is_read INTEGER NOT NULL);
+          CREATE INDEX svc_notice_applicant ON svc_notice (applicant, id);
+          CREATE TABLE svc_attachment (
+            id TEXT PRIMARY KEY, application TEXT NOT NULL, name TEXT NOT NULL,
+            media_type TEXT NOT NULL, size BIGINT NOT NULL, sha256 TEXT NOT NULL,
+            uploaded_by TEXT NOT NULL, at BIGINT NOT NULL);
+          CREATE INDEX svc_attachment_application ON svc_attachment (application, at);
+          CREATE TABLE svc_blob (sha256 TEXT PRIMARY KEY, bytes {blob} NOT NULL);
+          CREATE TABLE svc_desk_challenge (
+            id TEXT PRIMARY KEY, officer TEXT NOT NULL, national_id TEXT NOT NULL,
+            service TEXT NOT NULL, code_hash TEXT NOT NULL, expires BIGINT NOT NULL,
+            attempts INTEGER NOT NULL, used INTEGER NOT NULL);)";
+  static const std::vector<store::Migration> steps = {
+      {1, "applications, their events, notices, attachments and desk codes",
+       InDialect(std::string(kVersion1), false), InDialect(std::string(kVersion1), true)},
+  };
+  return steps;
+}
+
+constexpr std::string_view kColumns =
+    "id, service, agency, applicant, applicant_account, state, form, created, updated, due, "
+    "state_due, state_since, assignee, filed_by, confirmation, document, reason, sources, "
+    "version";
+
+constexpr std::string_view kOpenStates = "('submitted', 'in_review', 'information_requested')";
+
+Value DayValue(const std::optional<sys_days>& day) {
+  if (!day) return Value();
+  return Value(static_cast<int64_t>(day->time_since_epoch().count()));
+}
+std::optional<sys_days> DayOf(const Row& row, size_t i) {
+  auto v = row.OptionalInt(i);
+  if (!v) return std::nullopt;
+  return sys_days(std::chrono::days(*v));
+}
+
+Application ApplicationFromRow(const Row& row) {
+  Application a;
+  a.id = row.Text(0);
+  a.service = row.Text(1);
+  a.agency = row.Text(2);
+  a.applicant = row.Text(3);
+  a.applicant_account = row.Text(4);
+  a.state = StateFromName(row.Text(5)).value_or(ApplicationState::kSubmitted);
+  a.form = json::parse(row.Text(6), nullptr, false);
+  a.created = FromUnixMicros(row.Int(7));
+  a.updated = FromUnixMicros(row.Int(8));
+  a.due = DayOf(row, 9);
+  a.state_due = DayOf(row, 10);
+  a.state_since = sys_days(std::chrono::days(row.Int(11)));
+  a.assignee = row.Text(12);
+  a.filed_by = row.Text(13);
+  a.confirmation = row.Text(14);
+  a.document = row.Text(15);
+  a.reason = row.Text(16);
+  a.sources = json::parse(row.Text(17), nullptr, false);
+  a.version = row.Int(18);
+  return a;
+}
+
+std::string Digest(const json& value) {
+  return crypto::HexEncode(crypto::Sha256(value.dump()));
+}
+
+// What a file's first bytes say it is; only these are accepted.
+std::string SniffMediaType(std::string_view bytes) {
+  if (bytes.starts_with("%PDF-")) return "application/pdf";
+  if (bytes.starts_with("\x89PNG\r\n\x1a\n")) return "image/png";
+  if (bytes.starts_with("\xFF\xD8\xFF")) return "image/jpeg";
+  return {};
+}
+
+// A file name as shown back: no path, no control characters, at most 200 bytes.
+std::string SafeName(std::string_view name) {
+  if (auto slash = name.find_last_of("/\\"); slash != std::string_view::npos) {
+    name = name.substr(slash + 1);
+  }
+  std::string out;
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    out += (u < 0x20 || u == 0x7F || c == '"') ? '_' : c;
+  }
+  if (out.size() > 200) out.resize(200);
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+  if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80) != 0) out.pop_back();
+  return out.empty() ? "attachment" : out;
+}
+
+std::string MaskPhone(std::string_view phone) {
+  if (phone.size() <= 4) return "****";
+  return std::string(phone.size() - 4, '*') + std::string(phone.substr(phone.size() - 4));
+}
+
+}  // namespace
+
+std::string_view StateName(ApplicationState state) {
+  switch (state) {
+    case ApplicationState::kSubmitted: return "submitted";
+    case ApplicationState::kInReview: return "in_review";
+    case ApplicationState::kInformationRequested: return "information_requested";
+    case ApplicationState::kCompleted: return "completed";
+    case ApplicationState::kRejected: return "rejected";
+    case ApplicationState::kWithdrawn: return "withdrawn";
+  }
+  return "submitted";
+}
+
+std::optional<ApplicationState> StateFromName(std::string_view name) {
+  for (auto s : {ApplicationState::kSubmitted, ApplicationState::kInReview,
+                 ApplicationState::kInformationRequested, ApplicationState::kCompleted,
+                 ApplicationState::kRejected, ApplicationState::kWithdrawn}) {
+    if (StateName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+bool IsFinal(ApplicationState state) {
+  return state == ApplicationState::kCompleted || state == ApplicationState::kRejected ||
+         state == ApplicationState::kWithdrawn;
+}
+
+bool Actor::IsOfficerOf(std::string_view agency) const {
+  return std::find(officer_of.begin(), officer_of.end(), agency) != officer_of.end();
+}
+
+struct ApplicationService::Impl {
+  store::Database& db;
+  const Catalogue& catalogue;
+  documents::DocumentService& documents;
+  DataExchange& exchange;
+  std::map<std::string, RegistrySource, std::less<>> registries;
+  WorkingDays calendar;
+  DeskMessaging desk;
+  ApplicationsOptions options;
+  const Clock& clock;
+  std::atomic<int64_t> step_count{0}, pull_ns{0}, claims_ns{0}, issue_ns{0}, record_ns{0};
+
+  Impl(store::Database& d, const Catalogue& c, documents::DocumentService& docs, DataExchange& x,
+       WorkingDays cal, DeskMessaging dm, ApplicationsOptions o, const Clock& cl)
+      : db(d),
+        catalogue(c),
+        documents(docs),
+        exchange(x),
+        calendar(std::move(cal)),
+        desk(std::move(dm)),
+        options(o),
+        clock(cl) {}
+
+  [[nodiscard]] sys_days Today() const {
+    return std::chrono::floor<std::chrono::days>(clock.Now());
+  }
+
+  static Result<std::optional<Application>> Load(Connection& conn, std::string_view id) {
+    const Value params[] = {std::string(id)};
+    ULUS_ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT " + std::string(kColumns) +
+                                                    " FROM svc_application WHERE id = $1",
+                                                params));
+    if (rows.empty()) return std::optional<Application>();
+    return std::optional<Application>(ApplicationFromRow(rows[0]));
+  }
+
+  Result<Application> LoadVisible(std::string_view id, const Actor& actor) const {
+    if (!IsUuid(id)) return Error::NotFound("no application " + std::string(id) + " of yours");
+    ULUS_ASSIGN_OR_RETURN(auto conn, db.Acquire());
+    ULUS_ASSIGN_OR_RETURN(auto found, Load(*conn, id));
+    if (!found || !Visible(*found, actor)) {
+      return Error::NotFound("no application " + std::string(id) + " of yours");
+    }
+    return *std::move(found);
+  }
+
+  static bool Visible(const Application& a, const Actor& actor) {
+    if (!actor.national_id.empty() && a.applicant == actor.national_id) return true;
+    if (actor.IsOfficerOf(a.agency)) return true;
+    return !actor.account.empty() && a.filed_by == "desk:" + actor.account;
+  }
+
+  // Writes the application's new row (guarded by its version), its event and the applicant's
+  // notice: one transaction's worth.
+  Status Record(Connection& conn, Application& a, ApplicationState to, std::string_view actor,
+                std::string_view action, std::string_view comment) {
+    const std::string from(StateName(a.state));
+    const int64_t old_version = a.version;
+    a.state = to;
+    a.updated = clock.Now();
+    a.version = old_version + 1;
+    if (IsFinal(to)) {
+      a.state_due.reset();
+    }
+    const Value params[] = {std::string(StateName(a.state)),
+                            a.form.dump(),
+                            ToUnixMicros(a.updated),
+                            DayValue(a.due),
+                            DayValue(a.state_due),
+                            static_cast<int64_t>(a.state_since.time_since_epoch().count()),
+                            a.assignee,
+                            a.document,
+                            a.reason,
+                            a.sources.dump(),
+                            a.version,
+                            a.id,
+                            old_version};
+    ULUS_ASSIGN_OR_RETURN(
+        auto changed,
+        conn.Execute("UPDATE svc_application SET state = $1, form = $2, updated = $3, due = $4, "
+                     "state_due = $5, state_since = $6, assignee = $7, document = $8, "
+                     "reason = $9, sources = $10, version = $11 WHERE id = $12 AND version = $13",
+                     params));
+    if (changed != 1) {
+      return Error::Conflict("application " + a.id + " was changed meanwhile; load it again");
+    }
+    return Event(conn, a, from, actor, action, comment);
+  }
+
+  Status Event(Connection& conn, const Application& a, std::string_view from,
+               std::string_view actor, std::string_view action, std::string_view comment) {
+    const int64_t at = ToUnixMicros(clock.Now());
+    const Value event[] = {a.id,
+                           at,
+                           std::string(actor),
+                           std::string(action),
+                           std::string(from),
+                           std::string(StateName(a.state)),
+                           std::string(comment)};
+    ULUS_TRY(conn.Execute(
+        "INSERT INTO svc_event (application, at, actor, action, from_state, to_state, comment) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        event));
+    const Value notice[] = {a.applicant,         a.id,
+                            a.service,           at,
+                            std::string(action), std::string(StateName(a.state)),
+                            std::string(comment)};
+    ULUS_TRY(conn.Execute(
+        "INSERT INTO svc_notice (applicant, application, service, at, kind, state, text, "
+        "is_read) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+        notice));
+    return Ok();
+  }
+
+  Status Insert(Connection& conn, const Application& a, const std::string& key,
+                const std::string& digest, std::string_view actor) {
+    const Value params[] = {a.id,
+                            a.service,
+                            a.agency,
+                            a.applicant,
+                            a.applicant_account,
+                            std::string(StateName(a.state)),
+                            a.form.dump(),
+                            ToUnixMicros(a.created),
+                            ToUnixMicros(a.updated),
+                            DayValue(a.due),
+                            DayValue(a.state_due),
+                            static_cast<int64_t>(a.state_since.time_since_epoch().count()),
+                            a.assignee,
+                            a.filed_by,
+                            a.confirmation,
+                            a.document,
+                            a.reason,
+                            a.sources.dump(),
+                            a.version,
+                            key.empty() ? Value() : Value(key),
+                            key.empty() ? Value() : Value(digest)};
+    ULUS_TRY(conn.Execute("INSERT INTO svc_application (" + std::string(kColumns) +
+                              ", idempotency_key, request_digest) VALUES ($1, $2, $3, $4, $5, "
+                              "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, "
+                              "$20, $21)",
+                          params));
+    return Event(conn, a, "", actor, "submit", "");
+  }
+
+  Status Save(Application& a, ApplicationState to, std::string_view actor, std::string_view action,
+              std::string_view comment) {
+    return db.InTransaction(
+        [&](Connection& conn) { return Record(conn, a, to, actor, action, comment); });
+  }
+
+  // Pulls the data, builds the claims and issues the document. Errors are the application's
+  // (kFailedPrecondition: the registries say no) or the platform's (kUnavailable...).
+  Result<documents::IssuedDocument> Fulfil(Application& a, const ServiceDefinition& service,
+                                           const std::string& consent_token,
+                                           const std::string& user_id, const json* officer,
+                                           const std::string& issued_by) {
+    using Steady = std::chrono::steady_clock;
+    const auto t0 = Steady::now();
+    fulfilment::PullContext context{.subject = a.applicant,
+                                    .purpose = "services:" + a.service + "/" + a.id,
+                                    .user_id = user_id,
+                                    .consent_token = consent_token};
+    ULUS_ASSIGN_OR_RETURN(auto data, fulfilment::Pull(service, registries, exchange, context));
+    a.sources = data.sources;
+    const auto t1 = Steady::now();
+    ULUS_TRY(CheckApplicant(service, data));
+    const auto* t = documents.FindTemplate(service.document);
+    if (t == nullptr) return Error::Internal("no template " + service.document);
+    const std::string today = FormatDay(Today());
+    ULUS_ASSIGN_OR_RETURN(auto claims, fulfilment::BuildClaims(service, *t,
+                                                               {.data = &data,
+                                                                .form = &a.form,
+                                                                .officer = officer,
+                                                                .application_id = a.id,
+                                                                .date = today}));
+    const auto t2 = Steady::now();
+    // The application is the idempotency key: a retry after a crash finds the document.
+    ULUS_ASSIGN_OR_RETURN(auto earlier, documents.FindByIdempotencyKey(a.agency, a.id));
+    documents::IssuedDocument issued;
+    if (earlier) {
+      issued = *std::move(earlier);
+    } else {
+      ULUS_ASSIGN_OR_RETURN(issued, documents.Issue({.template_id = service.document,
+                                                     .holder = a.applicant,
+                                                     .claims = std::move(claims),
+                                                     .sources = data.sources,
+                                                     .idempotency_key = a.id},
+                                                    {.agency = a.agency, .who = issued_by}));
+    }
+    const auto t3 = Steady::now();
+    pull_ns += (t1 - t0).count();
+    claims_ns += (t2 - t1).count();
+    issue_ns += (t3 - t2).count();
+    return issued;
+  }
+
+  // Who may apply, where the registries can tell: adults by the person's birth date.
+  Status CheckApplicant(const ServiceDefinition& service, const fulfilment::PulledData& data) {
+    if (service.applicants != Applicants::kAdult) return Ok();
+    auto person = data.records.find("person");
+    if (person == data.records.end() || person->second.empty()) return Ok();
+    const auto birth = person->second.front().value("birth_date", "");
+    int y = 0;
+    unsigned m = 0;
+    unsigned d = 0;
+    if (std::sscanf(birth.c_str(), "%4d-%2u-%2u", &y, &m, &d) != 3) return Ok();
+    const std::chrono::year_month_day today(Today());
+    int age = static_cast<int>(today.year()) - y;
+    if (static_cast<unsigned>(today.month()) < m ||
+        (static_cast<unsigned>(today.month()) == m && static_cast<unsigned>(today.day()) < d)) {
+      --age;
+    }
+    if (age < 18) {
+      return Error{ErrorCode::kFailedPrecondition, "only adults may apply for this service",
+                   "applicants"};
+    }
+    return Ok();
+  }
+
+  static std::string FormatDay(sys_days day) {
+    const std::chrono::year_month_day ymd(day);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+    return buf;
+  }
+
+  // An automatic application after its submission row: completed with its document, rejected
+  // when the registries say no, or left submitted (for ResumePending) when Khur is unreachable.
+  Result<Application> FinishAutomatic(Application a, const ServiceDefinition& service,
+                                      const std::string& consent_token) {
+    auto issued = Fulfil(a, service, consent_token, "citizen", nullptr, "service:" + service.id);
+    if (!issued.ok()) {
+      const auto code = issued.error().code;
+      if (code == ErrorCode::kFailedPrecondition || code == ErrorCode::kPermissionDenied ||
+          code == ErrorCode::kInvalidArgument) {
+        a.reason = issued.error().message;
+        ULUS_TRY(Save(a, ApplicationState::kRejected, "system", "reject", a.reason));
+        return a;
+      }
+      spdlog::warn("application {} of {} is not finished yet: {}", a.id, a.service,
+                   issued.error().message);
+      return a;  // still submitted; ResumePending finishes it
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    a.document = issued->id;
+    ULUS_TRY(Save(a, ApplicationState::kCompleted, "system", "complete", ""));
+    record_ns += (std::chrono::steady_clock::now() - t0).count();
+    ++step_count;
+    return a;
+  }
+
+  Result<Application> SubmitAs(const Submission& submission, std::string national_id,
+                               std::string account, std::string filed_by, std::string confirmation,
+                               std::string_view actor) {
+    const ServiceDefinition* service = catalogue.Find(submission.service);
+    if (service == nullptr) return Error::NotFound("no service " + submission.service);
+    ULUS_ASSIGN_OR_RETURN(json form, fulfilment::CheckForm(*service, submission.form));
+    if (submission.idempotency_key.size() > kMaxIdempotencyKey) {
+      return Error::InvalidArgument("the Idempotency-Key is at most 200 characters",
+                                    "Idempotency-Key");
+    }
+    bool needs_consent = false;
+    for (const auto& name : service->data) {
+      auto it = registries.find(name);
+      needs_consent = needs_consent || (it != registries.end() && it->second.consent_required);
+    }
+    if (needs_consent && submission.consent_token.empty()) {
+      return Error{ErrorCode::kFailedPrecondition,
+                   "this service reads data only with your consent: grant it in Dan for the "
+                   "purpose services:" +
+                       service->id + " and send the consent token",
+                   "consentToken"};
+    }
+    const json request = {{"service", service->id}, {"form", form}};
+    const std::string digest = Digest(request);
+    if (!submission.idempotency_key.empty()) {
+      ULUS_ASSIGN_OR_RETURN(auto earlier,
+                            FindByKey(national_id, submission.idempotency_key, digest));
+      if (earlier) return *std::move(earlier);
+    }
+    Application a;
+    a.id = NewUuidV7(clock);
+    a.service = service->id;
+    a.agency = service->agency;
+    a.applicant = std::move(national_id);
+    a.applicant_account = std::move(account);
+    a.form = std::move(form);
+    a.created = a.updated = clock.Now();
+    a.state_since = Today();
+    a.filed_by = std::move(filed_by);
+    a.confirmation = std::move(confirmation);
+    if (service->workflow == WorkflowKind::kReview) {
+      a.due = calendar.Add(a.state_since, service->deadline_days);
+      a.state_due = std::min(*a.due, calendar.Add(a.state_since, options.take_up_days));
+    }
+    auto inserted = db.InTransaction([&](Connection& conn) {
+      return Insert(conn, a, submission.idempotency_key, digest, actor);
+    });
+    if (!inserted.ok()) {
+      // Two requests raced under one key: the first one's answer.
+      if (!submission.idempotency_key.empty()) {
+        ULUS_ASSIGN_OR_RETURN(auto earlier,
+                              FindByKey(a.applicant, submission.idempotency_key, digest));
+        if (earlier) return *std::move(earlier);
+      }
+      return inserted.error();
+    }
+    if (service->workflow == WorkflowKind::kAutomatic) {
+      return FinishAutomatic(std::move(a), *service, submission.consent_token);
+    }
+    return a;
+  }
+
+  Result<std::optional<Application>> FindByKey(const std::string& applicant, const std::string& key,
+                                               const std::string& digest) {
+    ULUS_ASSIGN_OR_RETURN(auto conn, db.Acquire());
+    const Value params[] = {applicant, key};
+    ULUS_ASSIGN_OR_RETURN(auto rows,
+                          conn->Query("SELECT " + std::string(kColumns) +
+                                          ", request_digest FROM svc_application "
+                                          "WHERE applicant = $1 AND idempotency_key = $2",
+                                      params));
+    if (rows.empty()) return std::optional<Application>();
+    if (rows[0].OptionalText(19).value_or("") != digest) {
+      return Error::Conflict("the Idempotency-Key " + key +
+                             " was used for a different application; use a new key");
+    }
+    return std::optional<Application>(ApplicationFromRow(rows[0]));
+  }
+};
+
+ApplicationService::ApplicationService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ApplicationService::~ApplicationService() = default;
+
+const std::vector<store::Migration>& ApplicationService::Migrations() {
+  return ApplicationMigrations();
+}
+
+Status ApplicationService::CheckService(const ServiceDefinition& service,
+                                        const documents::Template* document_template,
+                                        const std::vector<RegistrySource>& registries) {
+  return fulfilment::CheckService(service, document_template, registries);
+}
+
+Result<std::unique_ptr<ApplicationService>> ApplicationService::Open(
+    store::Database& db, const Catalogue& catalogue, documents::DocumentService& documents,
+    DataExchange& exchange, std::vector<RegistrySource> registries, WorkingDays calendar,
+    DeskMessaging desk, ApplicationsOptions options, const Clock& clock) {
+  for (const auto& service : catalogue.services()) {
+    const auto* t = service.document.empty() ? nullptr : documents.FindTemplate(service.document);
+    if (!service.document.empty() && t == nullptr) {
+      return Error::InvalidArgument("service " + service.id + " produces " + service.document +
+                                    ", which is no template");
+    }
+    ULUS_TRY(fulfilment::CheckService(service, t, registries));
+  }
+  ULUS_TRY(store::Migrate(db, "services", Migrations()));
+  auto impl = std::make_unique<Impl>(db, catalogue, documents, exchange, std::move(calendar),
+                                     std::move(desk), options, clock);
+  for (auto& r : registries) {
+    auto name = r.name;
+    impl->registries.emplace(std::move(name), std::move(r));
+  }
+  return std::unique_ptr<ApplicationService>(new ApplicationService(std::move(impl)));
+}
+
+Result<Application> ApplicationService::Submit(const Submission& submission,
+                                               const Actor& applicant) {
+  if (applicant.national_id.empty()) {
+    return Error::PermissionDenied("only a person with a national ID may apply");
+  }
+  return impl_->SubmitAs(submission, applicant.national_id, applicant.account, "citizen", "",
+                         "citizen:" + applicant.account);
+}
+
+Result<DeskChallenge> ApplicationService::StartDeskFiling(const Actor& officer,
+                                                          std::string_view national_id,
+                                                          std::string_view service_id) {
+  const ServiceDefinition* service = impl_->catalogue.Find(service_id);
+  if (service == nullptr) return Error::NotFound("no service " + std::string(service_id));
+  if (!officer.desk && !officer.IsOfficerOf(service->agency)) {
+    return Error::PermissionDenied("filing at a service centre needs the desk role");
+  }
+  if (national_id.empty() || national_id == officer.national_id) {
+    return Error::InvalidArgument("file for another person, by their national ID", "nationalId");
+  }
+  if (!impl_->desk.phone_of || !impl_->desk.send_sms) {
+    return Error::Unavailable("no text message gateway is configured for service centres");
+  }
+  ULUS_ASSIGN_OR_RETURN(const std::string phone, impl_->desk.phone_of(national_id));
+  DeskChallenge challenge;
+  challenge.id = NewUuidV7(impl_->clock);
+  challenge.masked_phone = MaskPhone(phone);
+  challenge.expires = impl_->clock.Now() + impl_->options.otp_lifetime;
+  const auto random = crypto::RandomBytes(4);
+  const uint32_t n = (uint32_t{random[0]} << 24 | uint32_t{random[1]} << 16 |
+                      uint32_t{random[2]} << 8 | random[3]) %
+                     1'000'000;
+  char code[8];
+  std::snprintf(code, sizeof code, "%06u", n);
+  const Value params[] = {challenge.id,
+                          officer.account,
+                          std::string(national_id),
+                          service->id,
+                          crypto::HexEncode(crypto::Sha256(challenge.id + ":" + code)),
+                          ToUnixMicros(challenge.expires)};
+  const Status stored = impl_->db.InTransaction([&](Connection& conn) -> Status {
+    ULUS_TRY(
+        conn.Execute("INSERT INTO svc_desk_challenge (id, officer, national_id, service, "
+                     "code_hash, expires, attempts, used) VALUES ($1, $2, $3, $4, $5, $6, "
+                     "0, 0)",
+                     params));
+    return Ok();
+  });
+  if (!stored.ok()) return stored.error();
+  ULUS_TRY(impl_->desk.send_sms(
+      phone, "Ulus: a service centre asks to file \"" + Translate(service->title, "") +
+                 "\" for you. If you are there, give the officer this code: " + code +
+                 ". Never give it over the phone."));
+  return challenge;
+}
+
+Result<Application> ApplicationService::ConfirmDeskFiling(const Actor& officer,
+                                                          std::string_view challenge,
+                                                          std::string_view code,
+                                                          const Submission& submission) {
+  std::string national_id;
+  const auto now = ToUnixMicros(impl_->clock.Now());
+  // Spending the code and counting a wrong guess are committed whatever follows.
+  auto checked = impl_->db.InTransaction<bool>([&](Connection& conn) -> Result<bool> {
+    const Value key[] = {std::string(challenge), officer.account};
+    ULUS_ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT national_id, service, code_hash, expires, "
+                                                "attempts, used FROM svc_desk_challenge "
+                                                "WHERE id = $1 AND officer = $2",
+                                                key));
+    if (rows.empty()) return Error::NotFound("no filing " + std::string(challenge) + " of yours");
+    const Row& row = rows[0];
+    if (row.Int(5) != 0) return Error{ErrorCode::kFailedPrecondition, "the code was used", {}};
+    if (row.Int(3) < now) return Error{ErrorCode::kFailedPrecondition, "the code expired", {}};
+    if (row.Int(4) >= impl_->options.otp_attempts) {
+      return Error{ErrorCode::kRateLimited, "too many wrong codes; start the filing again", {}};
+    }
+    if (row.Text(1) != submission.service) {
+      return Error::InvalidArgument("the citizen confirmed another service", "service");
+    }
+    const auto expected = crypto::HexDecode(row.Text(2)).value_or(std::vector<uint8_t>{});
+    const auto given = crypto::Sha256(std::string(challenge) + ":" + std::string(code));
+    if (!crypto::ConstantTimeEquals(expected, given)) {
+      ULUS_TRY(conn.Execute("UPDATE svc_desk_challenge SET attempts = attempts + 1 WHERE id = $1",
+                            std::span<const Value>(key, 1)));
+      return false;
+    }
+    ULUS_TRY(conn.Execute("UPDATE svc_desk_challenge SET used = 1 WHERE id = $1",
+                          std::span<const Value>(key, 1)));
+    national_id = row.Text(0);
+    return true;
+  });
+  if (!checked.ok()) return checked.error();
+  if (!*checked) return Error::PermissionDenied("the code is wrong");
+  return impl_->SubmitAs(submission, national_id, "", "desk:" + officer.account,
+                         "otp:" + std::string(challenge), "desk:" + officer.account);
+}
+
+Result<Application> ApplicationService::Get(std::string_view id, const Actor& actor) const {
+  return impl_->LoadVisible(id, actor);
+}
+
+Result<std::vector<ApplicationEvent>> ApplicationService::History(std::string_view id,
+                                                                  const Actor& actor) const {
+  if (auto visible = impl_->LoadVisible(id, actor); !visible.ok()) return visible.error();
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  const Value params[] = {std::string(id)};
+  ULUS_ASSIGN_OR_RETURN(auto rows,
+                        conn->Query("SELECT id, at, actor, action, from_state, to_state, comment "
+                                    "FROM svc_event WHERE application = $1 ORDER BY id",
+                                    params));
+  std::vector<ApplicationEvent> out;
+  for (const auto& row : rows) {
+    out.push_back({.id = row.Int(0),
+                   .at = FromUnixMicros(row.Int(1)),
+                   .actor = row.Text(2),
+                   .action = row.Text(3),
+                   .from_state = row.Text(4),
+                   .to_state = row.Text(5),
+                   .comment = row.Text(6)});
+  }
+  return out;
+}
+
+Result<std::vector<Application>> ApplicationService::Mine(const Actor& applicant, size_t limit,
+                                                          size_t offset) const {
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  const Value params[] = {applicant.national_id, static_cast<int64_t>(std::min(limit, kMaxPage)),
+                          static_cast<int64_t>(offset)};
+  ULUS_ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT " + std::string(kColumns) +
+                                                   " FROM svc_application WHERE applicant = $1 "
+                                                   "ORDER BY id DESC LIMIT $2 OFFSET $3",
+                                               params));
+  std::vector<Application> out;
+  for (const auto& row : rows) out.push_back(ApplicationFromRow(row));
+  return out;
+}
+
+Result<std::vector<Application>> ApplicationService::Inbox(const InboxQuery& query,
+                                                           const Actor& officer) const {
+  if (!officer.IsOfficerOf(query.agency)) {
+    return Error::PermissionDenied("the inbox of " + query.agency + " is for its officers");
+  }
+  std::string sql = "SELECT " + std::string(kColumns) + " FROM svc_application WHERE agency = $1";
+  std::vector<Value> params = {query.agency};
+  if (query.state) {
+    sql += " AND state = $2";
+    params.emplace_back(std::string(StateName(*query.state)));
+  } else {
+    sql += " AND state IN " + std::string(kOpenStates);
+  }
+  if (!query.service.empty()) {
+    params.emplace_back(query.service);
+    sql += " AND service = $" + std::to_string(params.size());
+  }
+  if (!query.assignee.empty()) {
+    params.emplace_back(query.assignee);
+    sql += " AND assignee = $" + std::to_string(params.size());
+  }
+  params.emplace_back(static_cast<int64_t>(std::min(query.limit, kMaxPage)));
+  sql += " ORDER BY state_due, id LIMIT $" + std::to_string(params.size());
+  params.emplace_back(static_cast<int64_t>(query.offset));
+  sql += " OFFSET $" + std::to_string(params.size());
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  ULUS_ASSIGN_OR_RETURN(auto rows, conn->Query(sql, params));
+  std::vector<Application> out;
+  for (const auto& row : rows) out.push_back(ApplicationFromRow(row));
+  return out;
+}
+
+Result<Application> ApplicationService::Act(std::string_view id, const Action& action,
+                                            const Actor& actor) {
+  ULUS_ASSIGN_OR_RETURN(Application a, impl_->LoadVisible(id, actor));
+  if (action.expected_version != 0 && action.expected_version != a.version) {
+    return Error::Conflict("application " + a.id + " has moved on to version " +
+                           std::to_string(a.version));
+  }
+  if (action.comment.size() > kMaxComment) {
+    return Error::InvalidArgument("a comment is at most 4000 bytes", "comment");
+  }
+  const ServiceDefinition* service = impl_->catalogue.Find(a.service);
+  if (service == nullptr) return Error::Internal("the service " + a.service + " is gone");
+  const bool is_applicant = !actor.national_id.empty() && a.applicant == actor.national_id;
+  const bool is_officer = actor.IsOfficerOf(a.agency);
+  std::string who = "officer:" + actor.account;
+  const auto refuse = [&](std::string_view what) {
+    return Error{
+        ErrorCode::kFailedPrecondition,
+        "an application " + std::string(StateName(a.state)) + " cannot be " + std::string(what),
+        "state"};
+  };
+  const auto need_comment = [&](std::string_view what) -> Status {
+    if (action.comment.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return Error::InvalidArgument(std::string(what) + " needs a comment", "comment");
+    }
+    return Ok();
+  };
+  const sys_days today = impl_->Today();
+  const std::string& name = action.name;
+  // The applicant's own steps (an officer filing their own application acts as its applicant).
+  if (name == "withdraw" || name == "respond" || (name == "comment" && is_applicant)) {
+    if (!is_applicant) return Error::PermissionDenied("only the applicant may " + name);
+    who = "citizen:" + actor.account;
+    if (IsFinal(a.state)) return refuse(name == "comment" ? "commented on" : name + "n");
+    if (name == "withdraw") {
+      ULUS_TRY(impl_->Save(a, ApplicationState::kWithdrawn, who, "withdraw", action.comment));
+      return a;
+    }
+    ULUS_TRY(need_comment(name));
+    if (name == "comment") {
+      ULUS_TRY(impl_->Save(a, a.state, who, "comment", action.comment));
+      return a;
+    }
+    if (a.state != ApplicationState::kInformationRequested) return refuse("answered");
+    if (!action.form.empty()) {
+      json merged = a.form;
+      merged.update(action.form);
+      ULUS_ASSIGN_OR_RETURN(a.form, fulfilment::CheckForm(*service, merged));
+    }
+    // The agency's clock stopped while the applicant was asked: its deadline moves on by the
+    // working days spent waiting.
+    const int waited = impl_->calendar.Between(a.state_since, today);
+    if (a.due) a.due = impl_->calendar.Add(*a.due, waited);
+    a.state_due = a.due;
+    a.state_since = today;
+    ULUS_TRY(impl_->Save(a, ApplicationState::kInReview, who, "respond", action.comment));
+    return a;
+  }
+  if (!is_officer)
+    return Error::PermissionDenied("only an officer of " + a.agency + " may " + name);
+  if (is_applicant) {
+    return Error::PermissionDenied("an officer does not decide their own application");
+  }
+  if (IsFinal(a.state)) return refuse("changed");
+  if (name == "comment") {
+    ULUS_TRY(need_comment(name));
+    ULUS_TRY(impl_->Save(a, a.state, who, "comment", action.comment));
+    return a;
+  }
+  if (name == "take") {
+    if (a.state != ApplicationState::kSubmitted) return refuse("taken up");
+    a.assignee = actor.account;
+    a.state_due = a.due;
+    a.state_since = today;
+    ULUS_TRY(impl_->Save(a, ApplicationState::kInReview, who, "take", action.comment));
+    return a;
+  }
+  if (name == "request_information") {
+    if (a.state != ApplicationState::kInReview) return refuse("asked for information");
+    ULUS_TRY(need_comment(name));
+    a.state_since = today;
+    a.state_due = impl_->calendar.Add(today, impl_->options.information_days);
+    ULUS_TRY(impl_->Save(a, ApplicationState::kInformationRequested, who, "request_information",
+                         action.comment));
+    return a;
+  }
+  if (name == "reject") {
+    ULUS_TRY(need_comment("a rejection"));
+    a.reason = action.comment;
+    ULUS_TRY(impl_->Save(a, ApplicationState::kRejected, who, "reject", action.comment));
+    return a;
+  }
+  if (name == "approve") {
+    if (a.state != ApplicationState::kInReview) return refuse("approved");
+    if (!service->document.empty()) {
+      // Errors go back to the officer, who decides: nothing changes on the application.
+      ULUS_ASSIGN_OR_RETURN(auto issued, impl_->Fulfil(a, *service, "", actor.account,
+                                                       &action.claims, "officer:" + actor.account));
+      a.document = issued.id;
+    }
+    ULUS_TRY(impl_->Save(a, ApplicationState::kCompleted, who, "approve", action.comment));
+    return a;
+  }
+  return Error::InvalidArgument("unknown action " + name +
+                                    "; take, comment, request_information, respond, approve, "
+                                    "reject or withdraw",
+                                "action");
+}
+
+Result<std::vector<Notice>> ApplicationService::Notices(const Actor& applicant, bool unread_only,
+                                                        size_t limit, size_t offset) const {
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  const Value params[] = {applicant.national_id, static_cast<int64_t>(std::min(limit, kMaxPage)),
+                          static_cast<int64_t>(offset)};
+  ULUS_ASSIGN_OR_RETURN(
+      auto rows,
+      conn->Query(std::string("SELECT id, application, service, at, kind, state, text, is_read "
+                              "FROM svc_notice WHERE applicant = $1") +
+                      (unread_only ? " AND is_read = 0" : "") +
+                      " ORDER BY id DESC LIMIT $2 OFFSET $3",
+                  params));
+  std::vector<Notice> out;
+  for (const auto& row : rows) {
+    out.push_back({.id = row.Int(0),
+                   .application = row.Text(1),
+                   .service = row.Text(2),
+                   .at = FromUnixMicros(row.Int(3)),
+                   .kind = row.Text(4),
+                   .state = row.Text(5),
+                   .text = row.Text(6),
+                   .read = row.Int(7) != 0});
+  }
+  return out;
+}
+
+Status ApplicationService::MarkNoticesRead(const Actor& applicant, int64_t up_to_id) {
+  return impl_->db.InTransaction([&](Connection& conn) -> Status {
+    const Value params[] = {applicant.national_id, up_to_id};
+    ULUS_TRY(conn.Execute("UPDATE svc_notice SET is_read = 1 WHERE applicant = $1 AND id <= $2",
+                          params));
+    return Ok();
+  });
+}
+
+Result<Attachment> ApplicationService::Attach(std::string_view application, std::string_view name,
+                                              std::string_view media_type, std::string_view bytes,
+                                              const Actor& actor) {
+  ULUS_ASSIGN_OR_RETURN(Application a, impl_->LoadVisible(application, actor));
+  const bool is_applicant = !actor.national_id.empty() && a.applicant == actor.national_id;
+  if (!is_applicant && !actor.IsOfficerOf(a.agency)) {
+    return Error::PermissionDenied("only the applicant or an officer of " + a.agency +
+                                   " may attach files");
+  }
+  if (IsFinal(a.state)) {
+    return Error{ErrorCode::kFailedPrecondition,
+                 "the application is " + std::string(StateName(a.state)), "state"};
+  }
+  if (bytes.empty()) return Error::InvalidArgument("the file is empty", "body");
+  if (bytes.size() > impl_->options.max_attachment_bytes) {
+    return Error{
+        ErrorCode::kTooLarge,
+        "a file is at most " + std::to_string(impl_->options.max_attachment_bytes) + " bytes",
+        "body"};
+  }
+  const std::string sniffed = SniffMediaType(bytes);
+  if (sniffed.empty() || (!media_type.empty() && media_type != sniffed)) {
+    return Error{ErrorCode::kUnsupportedMediaType,
+                 "attach a PDF, PNG or JPEG file whose Content-Type says what it is",
+                 "Content-Type"};
+  }
+  Attachment out;
+  out.id = NewUuidV7(impl_->clock);
+  out.application = a.id;
+  out.name = SafeName(name);
+  out.media_type = sniffed;
+  out.size = static_cast<int64_t>(bytes.size());
+  out.sha256 = crypto::HexEncode(crypto::Sha256(bytes));
+  out.uploaded_by = is_applicant ? "citizen:" + actor.account : "officer:" + actor.account;
+  out.at = impl_->clock.Now();
+  const Status stored = impl_->db.InTransaction([&](Connection& conn) -> Status {
+    const Value count_params[] = {a.id};
+    ULUS_ASSIGN_OR_RETURN(
+        auto count,
+        conn.QueryInt("SELECT COUNT(*) FROM svc_attachment WHERE application = $1", count_params));
+    if (static_cast<size_t>(count) >= impl_->options.max_attachments) {
+      return Error{ErrorCode::kTooLarge,
+                   "an application holds at most " +
+                       std::to_string(impl_->options.max_attachments) + " files",
+                   "body"};
+    }
+    store::Blob blob{std::vector<uint8_t>(bytes.begin(), bytes.end())};
+    const Value blob_params[] = {out.sha256, std::move(blob)};
+    ULUS_TRY(
+        conn.Execute("INSERT INTO svc_blob (sha256, bytes) VALUES ($1, $2) "
+                     "ON CONFLICT (sha256) DO NOTHING",
+                     blob_params));
+    const Value params[] = {out.id,   out.application, out.name,        out.media_type,
+                            out.size, out.sha256,      out.uploaded_by, ToUnixMicros(out.at)};
+    ULUS_TRY(
+        conn.Execute("INSERT INTO svc_attachment (id, application, name, media_type, size, "
+                     "sha256, uploaded_by, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                     params));
+    return impl_->Event(conn, a, StateName(a.state), out.uploaded_by, "attach", out.name);
+  });
+  if (!stored.ok()) return stored.error();
+  return out;
+}
+
+Result<std::vector<Attachment>> ApplicationService::Attachments(std::string_view application,
+                                                                const Actor& actor) const {
+  ULUS_ASSIGN_OR_RETURN(Application a, impl_->LoadVisible(application, actor));
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  const Value params[] = {a.id};
+  ULUS_ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT id, application, name, media_type, size, "
+                                               "sha256, uploaded_by, at FROM svc_attachment "
+                                               "WHERE application = $1 ORDER BY at, id",
+                                               params));
+  std::vector<Attachment> out;
+  for (const auto& row : rows) {
+    out.push_back({.id = row.Text(0),
+                   .application = row.Text(1),
+                   .name = row.Text(2),
+                   .media_type = row.Text(3),
+                   .size = row.Int(4),
+                   .sha256 = row.Text(5),
+                   .uploaded_by = row.Text(6),
+                   .at = FromUnixMicros(row.Int(7))});
+  }
+  return out;
+}
+
+Result<std::pair<Attachment, std::string>> ApplicationService::AttachmentBytes(
+    std::string_view application, std::string_view attachment, const Actor& actor) const {
+  ULUS_ASSIGN_OR_RETURN(auto list, Attachments(application, actor));
+  for (auto& item : list) {
+    if (item.id != attachment) continue;
+    ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+    const Value params[] = {item.sha256};
+    ULUS_ASSIGN_OR_RETURN(auto row,
+                          conn->QueryOne("SELECT bytes FROM svc_blob WHERE sha256 = $1", params));
+    const auto& bytes = row.Bytes(0).bytes;
+    return std::make_pair(std::move(item), std::string(bytes.begin(), bytes.end()));
+  }
+  return Error::NotFound("no attachment " + std::string(attachment));
+}
+
+const Catalogue& ApplicationService::catalogue() const {
+  return impl_->catalogue;
+}
+
+bool ApplicationService::Late(const Application& application) const {
+  const auto today = impl_->Today();
+  return !IsFinal(application.state) && ((application.due && *application.due < today) ||
+                                         (application.state_due && *application.state_due < today));
+}
+
+ApplicationService::StepTimes ApplicationService::AutomaticStepTimes() const {
+  return {.count = impl_->step_count.load(),
+          .pull = std::chrono::nanoseconds(impl_->pull_ns.load()),
+          .claims = std::chrono::nanoseconds(impl_->claims_ns.load()),
+          .issue = std::chrono::nanoseconds(impl_->issue_ns.load()),
+          .record = std::chrono::nanoseconds(impl_->record_ns.load())};
+}
+
+Result<size_t> ApplicationService::ResumePending() {
+  std::vector<Application> pending;
+  {
+    ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+    ULUS_ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT " + std::string(kColumns) +
+                                                 " FROM svc_application WHERE state = 'submitted' "
+                                                 "ORDER BY id LIMIT 1000"));
+    for (const auto& row : rows) pending.push_back(ApplicationFromRow(row));
+  }
+  size_t finished = 0;
+  for (auto& a : pending) {
+    const ServiceDefinition* service = impl_->catalogue.Find(a.service);
+    if (service == nullptr || service->workflow != WorkflowKind::kAutomatic) continue;
+    // A consent token is not kept (it is the person's credential): such an application cannot
+    // be finished later, and says so.
+    bool needs_consent = false;
+    for (const auto& name : service->data) {
+      auto it = impl_->registries.find(name);
+      needs_consent =
+          needs_consent || (it != impl_->registries.end() && it->second.consent_required);
+    }
+    if (needs_consent) {
+      a.reason =
+          "the application could not be finished while your consent was at hand; apply again";
+      ULUS_TRY(impl_->Save(a, ApplicationState::kRejected, "system", "reject", a.reason));
+      ++finished;
+      continue;
+    }
+    ULUS_ASSIGN_OR_RETURN(auto done, impl_->FinishAutomatic(a, *service, ""));
+    if (done.state != ApplicationState::kSubmitted) ++finished;
+  }
+  return finished;
+}
+
+}  // namespace ulus::services
