@@ -288,6 +288,37 @@ Status Platform::OpenApplications(const PlatformOptions& options, http::Router& 
                                 .text = std::string(text)});
       }};
   services::ApplicationsOptions app_options;
+  // Each service that reads consent-bound registries has its data agreement in Dan, made once:
+  // the platform's agency is the controller (it reads), the purpose "services:<id>".
+  ULUS_ASSIGN_OR_RETURN(const auto existing, dan_->consent().Agreements(platform_code, 0, 10'000));
+  for (const auto& service : catalogue_->services()) {
+    std::vector<identity::DataAttribute> attributes;
+    for (const auto& name : service.data) {
+      for (const auto& source : sources) {
+        if (source.name == name && source.consent_required) {
+          attributes.push_back({.name = name, .sensitivity = "sensitive", .category = name});
+        }
+      }
+    }
+    if (attributes.empty()) continue;
+    const std::string purpose = "services:" + service.id;
+    auto found = std::find_if(existing.begin(), existing.end(),
+                              [&](const auto& a) { return a.purpose == purpose && a.active; });
+    if (found != existing.end()) {
+      app_options.consent_agreements[service.id] = found->id;
+      continue;
+    }
+    identity::DataAgreement agreement;
+    agreement.controller = platform_code;
+    agreement.purpose = purpose;
+    agreement.lawful_basis = "consent";
+    agreement.data_use = "data_using_service";
+    agreement.attributes = std::move(attributes);
+    agreement.period_days = 365;
+    ULUS_ASSIGN_OR_RETURN(auto made,
+                          dan_->consent().CreateAgreement(std::move(agreement), "platform"));
+    app_options.consent_agreements[service.id] = made.id;
+  }
   app_options.max_attachment_bytes =
       std::min(app_options.max_attachment_bytes, options.server.body_limit);
   ULUS_ASSIGN_OR_RETURN(

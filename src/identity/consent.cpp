@@ -657,7 +657,11 @@ Result<VerifiedConsent> ConsentService::Verify(std::string_view token, const Con
   if (!check.agreement_id.empty() && claim("agreement") != check.agreement_id) {
     return Denied("the consent token is for another data agreement");
   }
-  if (!check.purpose.empty() && claim("purpose") != check.purpose) {
+  // A consent covers its purpose and every case under it: "services:x" covers a request for
+  // "services:x/<application>".
+  const std::string purpose = claim("purpose");
+  if (!check.purpose.empty() && purpose != check.purpose &&
+      !(!purpose.empty() && check.purpose.starts_with(purpose + "/"))) {
     return Denied("the consent token is for another purpose");
   }
   if (claim("controller") != check.agency) {

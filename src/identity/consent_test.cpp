@@ -134,6 +134,12 @@ TEST_F(ConsentTest, GrantedTokenVerifies) {
   ConsentCheck by_purpose{
       .subject = kAlice, .agreement_id = "", .purpose = "tax-refund", .agency = "TAX"};
   EXPECT_TRUE(service_->Verify(granted.token, by_purpose).ok());
+  // A case under the purpose (an application) is covered; a purpose that merely starts alike
+  // is not.
+  by_purpose.purpose = "tax-refund/2026-0042";
+  EXPECT_TRUE(service_->Verify(granted.token, by_purpose).ok());
+  by_purpose.purpose = "tax-refunds";
+  EXPECT_EQ(service_->Verify(granted.token, by_purpose).error().code, ErrorCode::kPermissionDenied);
 
   // The header says what the token is and which key signed it.
   const auto dot = granted.token.find('.');

@@ -24,6 +24,7 @@ using store::Value;
 constexpr size_t kMaxComment = 4000;
 constexpr size_t kMaxIdempotencyKey = 200;
 constexpr size_t kMaxPage = 200;
+constexpr size_t kMaxConsentToken = 8 * 1024;
 
 // Version 1 in both dialects: they differ only in the auto-increment key and the byte type.
 std::string InDialect(std::string sql, bool postgres) {
@@ -47,7 +48,7 @@ const std::vector<store::Migration>& ApplicationMigrations() {
             state_due BIGINT, state_since BIGINT NOT NULL, assignee TEXT NOT NULL,
             filed_by TEXT NOT NULL, confirmation TEXT NOT NULL, document TEXT NOT NULL,
             reason TEXT NOT NULL, sources TEXT NOT NULL, version BIGINT NOT NULL,
-            idempotency_key TEXT, request_digest TEXT);
+            consent_token TEXT NOT NULL, idempotency_key TEXT, request_digest TEXT);
           CREATE INDEX svc_application_applicant ON svc_application (applicant, id);
           CREATE INDEX svc_application_inbox ON svc_application (agency, state, state_due);
           CREATE UNIQUE INDEX svc_application_idempotency
@@ -82,7 +83,7 @@ const std::vector<store::Migration>& ApplicationMigrations() {
 constexpr std::string_view kColumns =
     "id, service, agency, applicant, applicant_account, state, form, created, updated, due, "
     "state_due, state_since, assignee, filed_by, confirmation, document, reason, sources, "
-    "version";
+    "version, consent_token";
 
 constexpr std::string_view kOpenStates = "('submitted', 'in_review', 'information_requested')";
 
@@ -117,6 +118,7 @@ Application ApplicationFromRow(const Row& row) {
   a.reason = row.Text(16);
   a.sources = json::parse(row.Text(17), nullptr, false);
   a.version = row.Int(18);
+  a.consent_token = row.Text(19);
   return a;
 }
 
@@ -320,12 +322,13 @@ struct ApplicationService::Impl {
                             a.reason,
                             a.sources.dump(),
                             a.version,
+                            a.consent_token,
                             key.empty() ? Value() : Value(key),
                             key.empty() ? Value() : Value(digest)};
     ULUS_TRY(conn.Execute("INSERT INTO svc_application (" + std::string(kColumns) +
                               ", idempotency_key, request_digest) VALUES ($1, $2, $3, $4, $5, "
                               "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, "
-                              "$20, $21)",
+                              "$20, $21, $22)",
                           params));
     return Event(conn, a, "", actor, "submit", "");
   }
@@ -339,7 +342,6 @@ struct ApplicationService::Impl {
   // Pulls the data, builds the claims and issues the document. Errors are the application's
   // (kFailedPrecondition: the registries say no) or the platform's (kUnavailable...).
   Result<documents::IssuedDocument> Fulfil(Application& a, const ServiceDefinition& service,
-                                           const std::string& consent_token,
                                            const std::string& user_id, const json* officer,
                                            const std::string& issued_by) {
     using Steady = std::chrono::steady_clock;
@@ -347,7 +349,7 @@ struct ApplicationService::Impl {
     fulfilment::PullContext context{.subject = a.applicant,
                                     .purpose = "services:" + a.service + "/" + a.id,
                                     .user_id = user_id,
-                                    .consent_token = consent_token};
+                                    .consent_token = a.consent_token};
     ULUS_ASSIGN_OR_RETURN(auto data, fulfilment::Pull(service, registries, exchange, context));
     a.sources = data.sources;
     const auto t1 = Steady::now();
@@ -415,9 +417,8 @@ struct ApplicationService::Impl {
 
   // An automatic application after its submission row: completed with its document, rejected
   // when the registries say no, or left submitted (for ResumePending) when Khur is unreachable.
-  Result<Application> FinishAutomatic(Application a, const ServiceDefinition& service,
-                                      const std::string& consent_token) {
-    auto issued = Fulfil(a, service, consent_token, "citizen", nullptr, "service:" + service.id);
+  Result<Application> FinishAutomatic(Application a, const ServiceDefinition& service) {
+    auto issued = Fulfil(a, service, "citizen", nullptr, "service:" + service.id);
     if (!issued.ok()) {
       const auto code = issued.error().code;
       if (code == ErrorCode::kFailedPrecondition || code == ErrorCode::kPermissionDenied ||
@@ -453,11 +454,17 @@ struct ApplicationService::Impl {
       auto it = registries.find(name);
       needs_consent = needs_consent || (it != registries.end() && it->second.consent_required);
     }
+    if (submission.consent_token.size() > kMaxConsentToken) {
+      return Error::InvalidArgument("consentToken is at most 8 KiB", "consentToken");
+    }
     if (needs_consent && submission.consent_token.empty()) {
+      auto agreement = options.consent_agreements.find(service->id);
       return Error{ErrorCode::kFailedPrecondition,
-                   "this service reads data only with your consent: grant it in Dan for the "
-                   "purpose services:" +
-                       service->id + " and send the consent token",
+                   "this service reads data only with your consent: give it in Dan to the data "
+                   "agreement " +
+                       (agreement == options.consent_agreements.end() ? std::string("for")
+                                                                      : agreement->second + ",") +
+                       " purpose services:" + service->id + ", and send the consent token",
                    "consentToken"};
     }
     const json request = {{"service", service->id}, {"form", form}};
@@ -478,6 +485,9 @@ struct ApplicationService::Impl {
     a.state_since = Today();
     a.filed_by = std::move(filed_by);
     a.confirmation = std::move(confirmation);
+    // Kept for the reads made later (an officer's approval, a resumed application): the token
+    // is what the agency presents, bound to this person, purpose and agency, and expires.
+    if (needs_consent) a.consent_token = submission.consent_token;
     if (service->workflow == WorkflowKind::kReview) {
       a.due = calendar.Add(a.state_since, service->deadline_days);
       a.state_due = std::min(*a.due, calendar.Add(a.state_since, options.take_up_days));
@@ -495,7 +505,7 @@ struct ApplicationService::Impl {
       return inserted.error();
     }
     if (service->workflow == WorkflowKind::kAutomatic) {
-      return FinishAutomatic(std::move(a), *service, submission.consent_token);
+      return FinishAutomatic(std::move(a), *service);
     }
     return a;
   }
@@ -510,7 +520,7 @@ struct ApplicationService::Impl {
                                           "WHERE applicant = $1 AND idempotency_key = $2",
                                       params));
     if (rows.empty()) return std::optional<Application>();
-    if (rows[0].OptionalText(19).value_or("") != digest) {
+    if (rows[0].OptionalText(20).value_or("") != digest) {
       return Error::Conflict("the Idempotency-Key " + key +
                              " was used for a different application; use a new key");
     }
@@ -818,8 +828,8 @@ Result<Application> ApplicationService::Act(std::string_view id, const Action& a
     if (a.state != ApplicationState::kInReview) return refuse("approved");
     if (!service->document.empty()) {
       // Errors go back to the officer, who decides: nothing changes on the application.
-      ULUS_ASSIGN_OR_RETURN(auto issued, impl_->Fulfil(a, *service, "", actor.account,
-                                                       &action.claims, "officer:" + actor.account));
+      ULUS_ASSIGN_OR_RETURN(auto issued, impl_->Fulfil(a, *service, actor.account, &action.claims,
+                                                       "officer:" + actor.account));
       a.document = issued.id;
     }
     ULUS_TRY(impl_->Save(a, ApplicationState::kCompleted, who, "approve", action.comment));
@@ -999,22 +1009,7 @@ Result<size_t> ApplicationService::ResumePending() {
   for (auto& a : pending) {
     const ServiceDefinition* service = impl_->catalogue.Find(a.service);
     if (service == nullptr || service->workflow != WorkflowKind::kAutomatic) continue;
-    // A consent token is not kept (it is the person's credential): such an application cannot
-    // be finished later, and says so.
-    bool needs_consent = false;
-    for (const auto& name : service->data) {
-      auto it = impl_->registries.find(name);
-      needs_consent =
-          needs_consent || (it != impl_->registries.end() && it->second.consent_required);
-    }
-    if (needs_consent) {
-      a.reason =
-          "the application could not be finished while your consent was at hand; apply again";
-      ULUS_TRY(impl_->Save(a, ApplicationState::kRejected, "system", "reject", a.reason));
-      ++finished;
-      continue;
-    }
-    ULUS_ASSIGN_OR_RETURN(auto done, impl_->FinishAutomatic(a, *service, ""));
+    ULUS_ASSIGN_OR_RETURN(auto done, impl_->FinishAutomatic(a, *service));
     if (done.state != ApplicationState::kSubmitted) ++finished;
   }
   return finished;

@@ -96,6 +96,7 @@ struct GrantedConsent {
 struct ConsentCheck {
   std::string subject;  // the national id the data is about
   std::string agreement_id;
+  // The request's purpose: the consent's own purpose, or a case under it ("<purpose>/<case>").
   std::string purpose;
   std::string agency;  // the agency that will use the data: the agreement's controller
 };

@@ -59,7 +59,8 @@ struct Application {
   std::string document;                              // the issued document's id
   std::string reason;                                // why it was rejected
   nlohmann::json sources = nlohmann::json::array();  // the Khur reads: registry, record, x-road id
-  int64_t version = 1;                               // bumped by every change
+  std::string consent_token;  // Dan's consent token, for services that read consent-bound data
+  int64_t version = 1;        // bumped by every change
 };
 
 struct ApplicationEvent {
@@ -192,6 +193,9 @@ struct ApplicationsOptions {
   size_t max_attachments = 20;
   std::chrono::seconds otp_lifetime{300};
   int otp_attempts = 5;
+  // The data agreement (in Dan's consent service) each consent-bound service's consent is given
+  // to; named to an applicant who has not given it yet.
+  std::map<std::string, std::string, std::less<>> consent_agreements;
 };
 
 // What the services part needs from Dan, given by the app: the phone of a person's account (for
