@@ -158,6 +158,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
   ULUS_TRY(platform->OpenApplications(options, router));
   platform->address_ = options.server.address;
   ULUS_ASSIGN_OR_RETURN(platform->server_, http::Server::Create(options.server, std::move(router)));
+  platform->applications_->ExportMetrics(platform->server_->metrics());
   return platform;
 }
 

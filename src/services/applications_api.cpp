@@ -75,7 +75,9 @@ struct Shared {
                    "sign in with Dan and send the access token (Authorization: Bearer ...)",
                    "Authorization"};
     }
+    const auto started = std::chrono::steady_clock::now();
     ULUS_ASSIGN_OR_RETURN(auto info, oidc.VerifyAccessToken(token));
+    service.NoteTokenCheck(std::chrono::steady_clock::now() - started);
     Actor actor;
     if (info.IsClientToken()) {
       // An agency's back-end works its agency's applications (GovStack's operator system).

@@ -93,14 +93,23 @@ Result<Pulled> KhurExchange::Pull(const PullRequest& request) {
   const int status = static_cast<int>(answer.status);
   if (status != 200) {
     const auto fault = answer.Header("X-Road-Error");
+    // Khur's own refusals carry the reason in "message" (X-Road's error body); the registries'
+    // problem+json in "detail".
     std::string detail;
     auto body = nlohmann::json::parse(answer.body, nullptr, false);
-    if (body.is_object()) detail = body.value("detail", body.value("title", ""));
+    if (body.is_object()) {
+      detail = fault.empty() ? body.value("detail", body.value("title", ""))
+                             : body.value("message", body.value("detail", ""));
+    }
     const std::string why = "the " + registry.name + " registry answered " +
                             std::to_string(status) +
                             (fault.empty() ? "" : " (" + std::string(fault) + ")") +
                             (detail.empty() ? "" : ": " + detail);
-    if (status == 401 || status == 403) return Error::PermissionDenied(why);
+    // A refusal by the provider's node (no right, no or a wrong consent) is an answer, not an
+    // outage: the application is rejected with it rather than retried.
+    if (status == 401 || status == 403 || fault.ends_with("AccessDenied")) {
+      return Error::PermissionDenied(why);
+    }
     if (status == 400 || status == 404 || status == 422) return Error::InvalidArgument(why);
     return Error::Unavailable(why);
   }

@@ -2,15 +2,18 @@
 // citizen, then runs the authorization code flow (PKCE S256) N times on that session, so each
 // token starts its own family (one family rotated by many connections would trip reuse
 // detection). Prints the tokens one per line.
-//   node mint-refresh-tokens.mjs BASE_URL DATA_DIR N [CLIENT_ID] > tokens.txt
+//   node mint-refresh-tokens.mjs BASE_URL DATA_DIR N [CLIENT_ID] [SCOPE] [KIND] > tokens.txt
 // CLIENT_ID (default demo-portal) is a confidential client_secret_basic client whose secret is
-// DATA_DIR/clients/<id>.secret and whose redirect URI is http://127.0.0.1:8089/callback.
+// DATA_DIR/clients/<id>.secret and whose redirect URI is http://127.0.0.1:8089/callback. SCOPE
+// defaults to "openid offline_access"; KIND "access" prints access tokens instead (for load
+// tests of the APIs a citizen calls, e.g. bench/services.sh with "openid services documents").
 
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CookieJar, browseUntil } from './browser.mjs';
 
-const [baseArg, dataDir, countArg, clientId = 'demo-portal'] = process.argv.slice(2);
+const [baseArg, dataDir, countArg, clientId = 'demo-portal', scope = 'openid offline_access',
+  kind = 'refresh'] = process.argv.slice(2);
 if (!baseArg || !dataDir || !countArg) {
   console.error('usage: node mint-refresh-tokens.mjs BASE_URL DATA_DIR N [CLIENT_ID]');
   process.exit(2);
@@ -33,7 +36,7 @@ async function mintOne() {
     response_type: 'code',
     client_id: clientId,
     redirect_uri: kRedirect,
-    scope: 'openid offline_access',
+    scope,
     prompt: 'consent',
     state: randomBytes(16).toString('base64url'),
     nonce: randomBytes(16).toString('base64url'),
@@ -49,8 +52,9 @@ async function mintOne() {
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: kRedirect, code_verifier: verifier }),
   });
   const body = await response.json();
-  if (!body.refresh_token) throw new Error(`no refresh token: HTTP ${response.status} ${JSON.stringify(body)}`);
-  return body.refresh_token;
+  const token = kind === 'access' ? body.access_token : body.refresh_token;
+  if (!token) throw new Error(`no ${kind} token: HTTP ${response.status} ${JSON.stringify(body)}`);
+  return token;
 }
 
 // One after another: the first flow logs in, the rest reuse its session. Parallel flows on one

@@ -1005,6 +1005,154 @@ status, _, tasks = call("GET", "/tasks", token=gasr)
 check(status == 200 and not any(t.get("fileId") == file_id for t in tasks),
       "a finished file has no task any more", f"{status}")
 
+# --- 10. Consent: a service that reads the health registry ------------------------------------------
+
+
+def my_application_ids(token):
+    """Every application id of the caller (the list pages by 200)."""
+    ids_seen, offset = [], 0
+    while True:
+        status, _, page = call("GET", f"/services/v1/applications?limit=200&offset={offset}",
+                               token=token)
+        if status != 200:
+            return None
+        batch = [a["id"] for a in page.get("applications", [])]
+        ids_seen += batch
+        if len(batch) < 200:
+            return ids_seen
+        offset += 200
+
+
+def grew_by(before, token):
+    after = my_application_ids(token)
+    return None if after is None or before is None else len(after) - len(before)
+
+
+before = my_application_ids(citizen)
+status, headers, body = call("POST", "/services/v1/applications", {"service": "medical-record"},
+                             token=citizen)
+detail = body.get("detail", "") if isinstance(body, dict) else ""
+agreement = re.search(r"data agreement ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                      r"[0-9a-f]{12})", detail)
+check(is_problem(status, headers, body, 409) and agreement is not None
+      and "purpose services:medical-record" in detail,
+      "a medical record without a consent token is 409 naming the data agreement and purpose",
+      f"{status} {short(body)}")
+agreement_id = agreement.group(1) if agreement else "none"
+check(grew_by(before, citizen) == 0, "... and nothing is stored",
+      f"the list grew by {grew_by(before, citizen)}")
+status, _, shown = call("GET", f"/service/data-agreement/{agreement_id}/", token=citizen)
+check(status == 200 and shown.get("dataAgreement", {}).get("purpose") == "services:medical-record",
+      "the citizen reads the data agreement they are asked to consent to",
+      f"{status} {short(shown)}")
+status, _, granted = call("POST", f"/service/individual/record/data-agreement/{agreement_id}/", {},
+                          token=citizen)
+consent_record = granted.get("consentRecord", {}) if isinstance(granted, dict) else {}
+consent_token = granted.get("consentToken", "") if isinstance(granted, dict) else ""
+check(status in (200, 201) and consent_record.get("id") and consent_record.get("optIn") is True
+      and consent_record.get("state") == "given"
+      and consent_record.get("individualId") == citizen_a["id"]
+      and consent_record.get("dataAgreementId") == agreement_id and consent_token.count(".") == 2,
+      "the citizen gives consent in Dan: a consent record and a consent token",
+      f"{status} {short(granted)}")
+consent_claims = claims_of(consent_token) if consent_token.count(".") == 2 else {}
+check(consent_claims.get("sub") == citizen_a["id"]
+      and consent_claims.get("purpose") == "services:medical-record"
+      and consent_claims.get("jti") == consent_record.get("id"),
+      "the token names the person, the purpose and the record", short(consent_claims))
+consent_record_id = consent_record.get("id", "none")
+
+before = my_application_ids(citizen)
+status, _, med = call("POST", "/services/v1/applications",
+                      {"service": "medical-record", "consentToken": consent_token}, token=citizen)
+med_id = med.get("id", "") if isinstance(med, dict) else ""
+check(status == 201 and med.get("state") == "completed" and med.get("document")
+      and med.get("agency") == "HDC" and med.get("applicant") == citizen_a["id"],
+      "with the consent token the medical record is 201 completed with a document",
+      f"{status} {short(med)}")
+check("consentToken" not in json.dumps(med) and consent_token not in json.dumps(med),
+      "the answer does not echo the consent token", short(med))
+check(grew_by(before, citizen) == 1, "... one application more in the citizen's list",
+      f"grew by {grew_by(before, citizen)}")
+health_db = sqlite3.connect(
+    "file:" + os.path.join(data_dir, "agencies", "HDC.db") + "?mode=ro", uri=True)
+health_row = health_db.execute(
+    "SELECT data FROM record_version WHERE registry = 'health' AND subject = ? "
+    "AND is_current = 1 AND deleted = 0", (citizen_a["id"],)).fetchone()
+health = json.loads(health_row[0]) if health_row else {}
+status, doc_med, verdict_med = document_claims(med.get("document", "none"), citizen)
+disclosed_med = (verdict_med or {}).get("disclosed", {})
+check(verdict_med and verdict_med.get("verdict") == "genuine" and doc_med.get("agency") == "HDC"
+      and disclosed_med.get("national_id") == citizen_a["id"]
+      and disclosed_med.get("blood_type") == health.get("blood_type")
+      and disclosed_med.get("clinic") == health.get("clinic"),
+      "the medical record verifies genuine with the health register's blood type and clinic",
+      f"health {short(health)} got {short(verdict_med or doc_med)}")
+usage = usage_with_purpose(citizen, f"services:medical-record/{med_id}")
+check(usage is not None and {u.get("databaseId") for u in usage} >= {"person", "health"},
+      f"the data tracker shows the health read for purpose services:medical-record/{med_id}",
+      short(usage))
+
+# The first citizen's token presented for another person's application.
+before_b = my_application_ids(citizen2)
+status, _, stolen = call("POST", "/services/v1/applications",
+                         {"service": "medical-record", "consentToken": consent_token},
+                         token=citizen2)
+stolen_id = stolen.get("id", "") if isinstance(stolen, dict) else ""
+check(status == 201 and stolen.get("state") == "rejected" and not stolen.get("document")
+      and "consent" in stolen.get("reason", ""),
+      "another citizen presenting the first's consent token: 201 rejected, the reason names "
+      "the consent, no document", f"{status} {short(stolen)}")
+if stolen_id and stolen.get("state") == "submitted":
+    time.sleep(1)  # in case it is finished a moment later
+    _, _, stolen_now = call("GET", f"/services/v1/applications/{stolen_id}", token=citizen2)
+    print(f"# the other citizen's application a second later: {short(stolen_now)}", flush=True)
+status, _, usage_a = call("GET", "/data/myPersonalDataUsage?pageSize=100", token=citizen)
+check(status == 200 and stolen_id
+      and not any(stolen_id in u.get("purpose", "") for u in usage_a),
+      "nothing of the first citizen is read for the other's application (their tracker has no "
+      "record of it)", f"{status} {short([u for u in usage_a if stolen_id in u.get('purpose', '')])}")
+status, headers, body = call("GET", f"/services/v1/applications/{stolen_id or 'none'}",
+                             token=citizen)
+check(is_problem(status, headers, body, 404), "the first citizen cannot see the other's "
+      "application (404)", f"{status}")
+check(grew_by(before_b, citizen2) == 1, "the other citizen's application is theirs alone",
+      f"grew by {grew_by(before_b, citizen2)}")
+status, headers, body = call("PUT", f"/service/individual/record/consent-record/"
+                             f"{consent_record_id}/", {"optIn": False}, token=citizen2)
+check(is_problem(status, headers, body, 404), "another citizen cannot withdraw the consent (404)",
+      f"{status} {short(body)}")
+
+# Withdrawn.
+status, _, withdrawn_consent = call("PUT", f"/service/individual/record/consent-record/"
+                                    f"{consent_record_id}/", {"optIn": False}, token=citizen)
+record_now = withdrawn_consent.get("consentRecord", {}) if isinstance(withdrawn_consent, dict) \
+    else {}
+check(status == 200 and record_now.get("state") == "withdrawn" and record_now.get("optIn") is False
+      and record_now.get("withdrawnAt"),
+      "the citizen withdraws the consent", f"{status} {short(withdrawn_consent)}")
+status, _, late = call("POST", "/services/v1/applications",
+                       {"service": "medical-record", "consentToken": consent_token},
+                       token=citizen)
+late_id = late.get("id", "") if isinstance(late, dict) else ""
+check(status == 201 and late.get("state") == "rejected" and not late.get("document")
+      and late.get("reason"),
+      "applying again with the withdrawn consent's token: 201 rejected with a reason",
+      f"{status} {short(late)}")
+usage_late = usage_with_purpose(citizen, f"services:medical-record/{late_id}")
+check(late_id and usage_late is not None
+      and not any(u.get("databaseId") == "health" for u in usage_late),
+      "... and the health registry was not read for it", short(usage_late))
+
+before = my_application_ids(citizen)
+status, headers, body = call("POST", "/services/v1/applications",
+                             {"service": "medical-record", "consentToken": "x" * (8 * 1024 + 1)},
+                             token=citizen)
+check(is_problem(status, headers, body, 400), "a consentToken over 8 KiB is 400",
+      f"{status} {short(body)}")
+check(grew_by(before, citizen) == 0, "... and nothing is stored",
+      f"grew by {grew_by(before, citizen)}")
+
 print(f"1..{count}")
 print(f"# {failures} of {count} checks failed" if failures else f"# all {count} checks passed")
 sys.exit(1 if failures else 0)

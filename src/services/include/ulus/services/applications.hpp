@@ -15,6 +15,7 @@
 #include "ulus/core/result.hpp"
 #include "ulus/core/working_days.hpp"
 #include "ulus/documents/documents.hpp"
+#include "ulus/http/metrics.hpp"
 #include "ulus/services/catalogue.hpp"
 #include "ulus/store/database.hpp"
 #include "ulus/store/migration.hpp"
@@ -274,12 +275,18 @@ class ApplicationService {
   // Is the application past its deadline today?
   [[nodiscard]] bool Late(const Application& application) const;
 
-  // Time spent in each step of automatic applications since start, for the benchmark.
+  // Time spent in each step of automatic applications since start.
   struct StepTimes {
     int64_t count = 0;
     std::chrono::nanoseconds pull{0}, claims{0}, issue{0}, record{0};
   };
   [[nodiscard]] StepTimes AutomaticStepTimes() const;
+  // Publishes the steps' times as ulus_services_step_seconds{step} histograms (token, pull,
+  // claims, issue, record), so an operator or a benchmark sees where an application's time goes.
+  // Call before serving.
+  void ExportMetrics(http::Metrics& metrics);
+  // The API's share: checking the caller's access token.
+  void NoteTokenCheck(std::chrono::nanoseconds took);
 
   // Finishes automatic applications left submitted by a crash or an unreachable registry
   // (the document is issued at most once: its idempotency key is the application). Returns how
