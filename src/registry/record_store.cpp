@@ -1,5 +1,6 @@
 #include "ulus/registry/record_store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -360,7 +361,15 @@ Result<std::vector<RecordVersion>> RecordStore::Select(store::Connection& conn,
     // Both backends put records without the field last, whatever the direction.
     order += value + direction + " NULLS LAST, ";
   }
-  order += std::string("r.record_id") + direction;
+  // Everything about one citizen is a handful of rows found by the subject index; ordering them
+  // by a plain r.record_id would make SQLite walk the registry's key index in order instead
+  // (seconds at millions of records). An expression cannot use that index, so the few rows are
+  // sorted after the lookup.
+  const bool by_subject =
+      std::any_of(query.filters.begin(), query.filters.end(), [](const RecordFilter& f) {
+        return f.target == RecordFilter::Target::kSubject && f.op == RecordFilter::Op::kEquals;
+      });
+  order += std::string(by_subject ? "(r.record_id || '')" : "r.record_id") + direction;
   const std::string page = " LIMIT " + sql.Param(std::max<int64_t>(query.limit, 0)) + " OFFSET " +
                            sql.Param(std::max<int64_t>(query.offset, 0));
   ULUS_ASSIGN_OR_RETURN(

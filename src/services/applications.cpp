@@ -813,6 +813,20 @@ Result<Application> ApplicationService::Act(std::string_view id, const Action& a
     ULUS_TRY(impl_->Save(a, a.state, who, "comment", action.comment));
     return a;
   }
+  if (name == "amend") {
+    // An officer's correction of the e-form (GovStack's operator form data), recorded with what
+    // the officer says and shown to the applicant.
+    if (action.form.empty()) return Error::InvalidArgument("amend needs form entries", "form");
+    json merged = a.form;
+    merged.update(action.form);
+    ULUS_ASSIGN_OR_RETURN(a.form, fulfilment::CheckForm(*service, merged));
+    std::string changed;
+    for (const auto& [key, value] : action.form.items())
+      changed += (changed.empty() ? "" : ", ") + key;
+    ULUS_TRY(impl_->Save(a, a.state, who, "amend",
+                         action.comment.empty() ? "corrected: " + changed : action.comment));
+    return a;
+  }
   if (name == "take") {
     if (a.state != ApplicationState::kSubmitted) return refuse("taken up");
     a.assignee = actor.account;
@@ -848,8 +862,8 @@ Result<Application> ApplicationService::Act(std::string_view id, const Action& a
     return a;
   }
   return Error::InvalidArgument("unknown action " + name +
-                                    "; take, comment, request_information, respond, approve, "
-                                    "reject or withdraw",
+                                    "; take, comment, amend, request_information, respond, "
+                                    "approve, reject or withdraw",
                                 "action");
 }
 

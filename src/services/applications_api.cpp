@@ -482,6 +482,19 @@ void MountApplicationsApi(http::Router& router, ApplicationService& service,
     return Response::Json(s->GovStackFile(a, s->Language(request)));
   });
 
+  // The operator's corrections of the form data.
+  router.Add(Method::put, "/applications/{fileId}", [s](Request& request) -> Result<Response> {
+    ULUS_ASSIGN_OR_RETURN(auto actor, s->Authenticate(request));
+    ULUS_ASSIGN_OR_RETURN(auto body, Body(request));
+    const json form_data = ObjectOf(body, "formData");
+    ULUS_ASSIGN_OR_RETURN(auto a, s->service.Act(request.Param("fileId"),
+                                                 {.name = "amend",
+                                                  .comment = Text(body, "applicationName"),
+                                                  .form = ObjectOf(form_data, "data")},
+                                                 actor));
+    return Response::Json(s->GovStackFile(a, s->Language(request)));
+  });
+
   router.Add(Method::get, "/tasks", [s](Request& request) -> Result<Response> {
     ULUS_ASSIGN_OR_RETURN(auto actor, s->Authenticate(request));
     ULUS_ASSIGN_OR_RETURN(auto first, SizeParam(request, "firstResult", 0, 1'000'000));

@@ -598,6 +598,19 @@ TEST_F(ApplicationsTest, StatesAllowOnlyTheirSteps) {
   EXPECT_EQ(service_->Act(a.id, {.name = "reject"}, police).error().code,
             ErrorCode::kInvalidArgument);  // a rejection needs its reason
   EXPECT_EQ(service_->Act(a.id, {.name = "fly"}, police).error().code, ErrorCode::kInvalidArgument);
+  // An officer corrects the e-form (GovStack's operator form data); the form's rules still hold
+  // and the applicant cannot use this step.
+  auto amended =
+      service_->Act(a.id, {.name = "amend", .form = {{"purpose", "Golomt Bank"}}}, police);
+  ASSERT_TRUE(amended.ok()) << amended.error().ToString();
+  EXPECT_EQ(amended->form["purpose"], "Golomt Bank");
+  EXPECT_EQ(service_->History(a.id, citizen_)->back().comment, "corrected: purpose");
+  EXPECT_EQ(service_->Act(a.id, {.name = "amend", .form = {{"purpose", 7}}}, police).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(
+      service_->Act(a.id, {.name = "amend", .form = {{"purpose", "x"}}}, citizen_).error().code,
+      ErrorCode::kPermissionDenied);
+  a = *amended;
   // A stale view is refused rather than acted on.
   const int64_t seen = a.version;
   a = Do(a, "comment", police, "looking");

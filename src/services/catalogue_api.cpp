@@ -55,6 +55,35 @@ json ServiceJson(const ServiceDefinition& s, std::string_view lang, std::string_
           {"document", s.document}};
 }
 
+// GovStack's EForm: the service's form as JSON Schema (draft 2020-12).
+json EFormJson(const ServiceDefinition& s, std::string_view lang, std::string_view country) {
+  json properties = json::object();
+  json required = json::array();
+  for (const auto& f : s.form) {
+    json p = {{"title", Translate(f.label, lang)}};
+    if (f.type == "date") {
+      p["type"] = "string";
+      p["format"] = "date";
+    } else {
+      p["type"] = f.type;
+    }
+    if (f.type == "string") p["maxLength"] = f.max_length;
+    properties[f.name] = std::move(p);
+    if (f.required) required.push_back(f.name);
+  }
+  return {{"eFormId", EFormUuid(country, s.id)},
+          {"name", Translate(s.title, lang)},
+          {"description", Translate(s.description, lang)},
+          {"version", "1"},
+          {"latest", true},
+          {"schema",
+           {{"$schema", "https://json-schema.org/draft/2020-12/schema"},
+            {"type", "object"},
+            {"properties", std::move(properties)},
+            {"required", std::move(required)},
+            {"additionalProperties", false}}}};
+}
+
 // GovStack's `service` object.
 json GovStackService(const ServiceDefinition& s, std::string_view lang, std::string_view country) {
   return {{"id", ServiceUuid(country, s.id)},
@@ -186,6 +215,41 @@ void MountCatalogueApi(http::Router& router, const Catalogue& catalogue,
         return http::Response::Json(GovStackService(*s, language(request), shared->country));
       },
       {{"summary", "GovStack Registration BB: one service"}, {"tags", {"services", "govstack"}}});
+
+  // The e-form of each service (GovStack's eForms): one per service, its id a UUID derived
+  // like the service's, its schema JSON Schema of the entries.
+  auto form_of = [&catalogue, shared](std::string_view form_id) -> const ServiceDefinition* {
+    for (const auto& s : catalogue.services()) {
+      if (EFormUuid(shared->country, s.id) == form_id) return &s;
+    }
+    return nullptr;
+  };
+  router.Add(http::Method::get, "/services/{serviceId}/eForms",
+             [shared, language, find](http::Request& request) -> Result<http::Response> {
+               const auto* s = find(request.Param("serviceId"));
+               if (s == nullptr) {
+                 return Error::NotFound("no service " + std::string(request.Param("serviceId")));
+               }
+               json item = EFormJson(*s, language(request), shared->country);
+               item.erase("schema");
+               return http::Response::Json(json::array({item}));
+             },
+             {{"summary", "GovStack Registration BB: the service's e-forms"},
+              {"tags", {"services", "govstack"}}});
+  router.Add(http::Method::get, "/eForms/{eFormId}",
+             [shared, language, form_of](http::Request& request) -> Result<http::Response> {
+               const auto* s = form_of(request.Param("eFormId"));
+               if (s == nullptr) {
+                 return Error::NotFound("no e-form " + std::string(request.Param("eFormId")));
+               }
+               return http::Response::Json(EFormJson(*s, language(request), shared->country));
+             },
+             {{"summary", "GovStack Registration BB: one e-form with its JSON Schema"},
+              {"tags", {"services", "govstack"}}});
+}
+
+std::string EFormUuid(std::string_view country, std::string_view service_id) {
+  return ServiceUuid(country, std::string(service_id) + "#form");
 }
 
 }  // namespace ulus::services

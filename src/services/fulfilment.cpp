@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <future>
+#include <optional>
 #include <set>
 
 namespace ulus::services::fulfilment {
@@ -154,26 +156,42 @@ std::string RegistryOf(const std::vector<json>* records, const PulledData& data)
 Result<PulledData> Pull(const ServiceDefinition& service,
                         const std::map<std::string, RegistrySource, std::less<>>& registries,
                         DataExchange& exchange, const PullContext& context) {
-  PulledData out;
-  for (const auto& name : service.data) {
-    auto it = registries.find(name);
-    if (it == registries.end()) return Error::Internal("no registry source for " + name);
-    const RegistrySource& registry = it->second;
-    std::vector<std::string> keys;  // the values to look up by
-    std::string field;
-    if (!registry.subject_field.empty()) {
-      field = registry.subject_field;
+  // Every read is a Khur exchange of a few milliseconds (two nodes, each logging durably), so
+  // reads that do not depend on each other go out at once: first every registry found by the
+  // applicant's ID, then those reached through references, as soon as what refers to them is in.
+  const size_t n = service.data.size();
+  std::vector<const RegistrySource*> sources(n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    auto it = registries.find(service.data[i]);
+    if (it == registries.end()) return Error::Internal("no registry source for " + service.data[i]);
+    sources[i] = &it->second;
+  }
+  // What each registry waits for: the registries of this service that refer to it.
+  std::vector<std::vector<size_t>> waits_for(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!sources[i]->subject_field.empty()) continue;
+    for (size_t j = 0; j < n; ++j) {
+      for (const auto& [field, target] : sources[j]->refs) {
+        if (target == sources[i]->name && j != i) waits_for[i].push_back(j);
+      }
+    }
+  }
+  std::vector<std::optional<Result<std::vector<Pulled>>>> results(n);
+  std::vector<bool> done(n, false);
+  // The values a registry is looked up by.
+  auto keys_of = [&](size_t i) {
+    std::vector<std::string> keys;
+    if (!sources[i]->subject_field.empty()) {
       keys.push_back(context.subject);
-    } else {
-      // Reached through references of records already read (person.address -> address).
-      field = registry.primary_key;
-      std::set<std::string> seen;
-      for (const auto& [other, records] : out.records) {
-        const auto& source = registries.at(other);
-        for (const auto& [ref_field, target] : source.refs) {
-          if (target != name) continue;
-          for (const auto& record : records) {
-            auto v = record.find(ref_field);
+      return keys;
+    }
+    std::set<std::string> seen;
+    for (size_t j : waits_for[i]) {
+      for (const auto& pulled : **results[j]) {
+        for (const auto& record : pulled.records) {
+          for (const auto& [field, target] : sources[j]->refs) {
+            if (target != sources[i]->name) continue;
+            auto v = record.find(field);
             if (v != record.end() && v->is_string() && seen.insert(v->get<std::string>()).second) {
               keys.push_back(v->get<std::string>());
             }
@@ -181,18 +199,58 @@ Result<PulledData> Pull(const ServiceDefinition& service,
         }
       }
     }
-    auto& records = out.records[name];
+    return keys;
+  };
+  auto read = [&](size_t i, const std::vector<std::string>& keys) -> Result<std::vector<Pulled>> {
+    const RegistrySource& registry = *sources[i];
+    std::vector<Pulled> out;
     for (const auto& key : keys) {
-      PullRequest request{.registry = &registry,
-                          .field = field,
-                          .value = key,
-                          .subject = context.subject,
-                          .purpose = context.purpose,
-                          .user_id = context.user_id,
-                          .consent_token = registry.consent_required ? context.consent_token : ""};
+      PullRequest request{
+          .registry = &registry,
+          .field = registry.subject_field.empty() ? registry.primary_key : registry.subject_field,
+          .value = key,
+          .subject = context.subject,
+          .purpose = context.purpose,
+          .user_id = context.user_id,
+          .consent_token = registry.consent_required ? context.consent_token : ""};
       ULUS_ASSIGN_OR_RETURN(auto pulled, exchange.Pull(request));
+      out.push_back(std::move(pulled));
+    }
+    return out;
+  };
+  for (size_t remaining = n; remaining > 0;) {
+    std::vector<size_t> wave;
+    for (size_t i = 0; i < n; ++i) {
+      if (done[i]) continue;
+      const bool ready =
+          std::all_of(waits_for[i].begin(), waits_for[i].end(), [&](size_t j) { return done[j]; });
+      if (ready) wave.push_back(i);
+    }
+    if (wave.empty())
+      return Error::Internal("the registries of " + service.id + " refer in a circle");
+    std::vector<std::vector<std::string>> keys;
+    for (size_t i : wave) keys.push_back(keys_of(i));
+    // The first read on this thread, the others beside it.
+    std::vector<std::future<Result<std::vector<Pulled>>>> others;
+    for (size_t w = 1; w < wave.size(); ++w) {
+      others.push_back(std::async(std::launch::async, read, wave[w], std::cref(keys[w])));
+    }
+    results[wave[0]] = read(wave[0], keys[0]);
+    for (size_t w = 1; w < wave.size(); ++w) results[wave[w]] = others[w - 1].get();
+    for (size_t i : wave) {
+      if (!results[i]->ok()) return results[i]->error();
+      done[i] = true;
+      --remaining;
+    }
+  }
+  // Assembled in the service's order, whatever order the reads finished in.
+  PulledData out;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& name = sources[i]->name;
+    auto& records = out.records[name];
+    for (auto& pulled : **results[i]) {
       for (auto& record : pulled.records) {
-        auto id = record.find(registry.primary_key);
+        auto id = record.find(sources[i]->primary_key);
         out.sources.push_back({{"registry", name},
                                {"record", id == record.end() ? json() : *id},
                                {"exchange", pulled.x_road_id}});

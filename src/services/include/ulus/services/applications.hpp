@@ -171,10 +171,12 @@ struct Submission {
 
 // An officer's (or the applicant's) step in the workflow.
 struct Action {
-  std::string name;     // take, comment, request_information, respond, approve, reject, withdraw
+  // take, comment, amend (an officer corrects the e-form), request_information, respond,
+  // approve, reject, withdraw
+  std::string name;
   std::string comment;  // required for request_information, respond and reject (the reason)
   nlohmann::json claims = nlohmann::json::object();  // approve: the fields mapped to "officer"
-  nlohmann::json form = nlohmann::json::object();    // respond: corrected e-form entries
+  nlohmann::json form = nlohmann::json::object();    // respond, amend: corrected e-form entries
   int64_t expected_version = 0;  // when set, kConflict if the application has moved on
 };
 

@@ -26,7 +26,8 @@ namespace ulus::services {
 //   POST /services/v1/desk/filings {nationalId, service}            a code to the citizen
 //   POST /services/v1/desk/filings/{id}/confirm {code, form}         the filing
 // GovStack Registration BB: POST /services/{serviceId}/applications, GET /applications,
-// GET /applications/{fileId}, GET /tasks, GET /tasks/{taskId}, POST /tasks/{taskId}/complete.
+// GET|PUT /applications/{fileId} (PUT: an officer's corrections of the form data), GET /tasks,
+// GET /tasks/{taskId}, POST /tasks/{taskId}/complete.
 // Objects passed in must outlive the router.
 struct ApplicationsApiOptions {
   std::string country;                 // for the GovStack service UUIDs
