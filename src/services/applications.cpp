@@ -12,6 +12,7 @@
 #include "ulus/crypto/digest.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/crypto/random.hpp"
+#include "ulus/store/group_commit.hpp"
 
 namespace ulus::services {
 namespace {
@@ -198,6 +199,7 @@ struct ApplicationService::Impl {
   DeskMessaging desk;
   ApplicationsOptions options;
   const Clock& clock;
+  std::unique_ptr<store::GroupCommit> commits;
   std::atomic<int64_t> step_count{0}, pull_ns{0}, claims_ns{0}, issue_ns{0}, record_ns{0};
   // Set once by ExportMetrics before serving; null until then.
   enum Step { kToken, kPull, kClaims, kIssue, kRecord, kSteps };
@@ -216,7 +218,8 @@ struct ApplicationService::Impl {
         calendar(std::move(cal)),
         desk(std::move(dm)),
         options(o),
-        clock(cl) {}
+        clock(cl),
+        commits(std::make_unique<store::GroupCommit>(d)) {}
 
   [[nodiscard]] sys_days Today() const {
     return std::chrono::floor<std::chrono::days>(clock.Now());
@@ -249,16 +252,12 @@ struct ApplicationService::Impl {
 
   // Writes the application's new row (guarded by its version), its event and the applicant's
   // notice: one transaction's worth.
-  Status Record(Connection& conn, Application& a, ApplicationState to, std::string_view actor,
-                std::string_view action, std::string_view comment) {
-    const std::string from(StateName(a.state));
-    const int64_t old_version = a.version;
-    a.state = to;
-    a.updated = clock.Now();
-    a.version = old_version + 1;
-    if (IsFinal(to)) {
-      a.state_due.reset();
-    }
+  // Writes `a` as the next version of its row (guarded by the version it was read at) with its
+  // event and the applicant's notice. `a` must already hold the new state; repeatable, as a
+  // group commit may run it again.
+  Status Record(Connection& conn, const Application& a, std::string_view from,
+                std::string_view actor, std::string_view action, std::string_view comment) {
+    const int64_t old_version = a.version - 1;
     const Value params[] = {std::string(StateName(a.state)),
                             a.form.dump(),
                             ToUnixMicros(a.updated),
@@ -341,10 +340,20 @@ struct ApplicationService::Impl {
     return Event(conn, a, "", actor, "submit", "");
   }
 
+  // Moves `a` to `to` durably; `a` is updated only when that committed. Commits are shared
+  // between concurrent applications (one fsync for many).
   Status Save(Application& a, ApplicationState to, std::string_view actor, std::string_view action,
               std::string_view comment) {
-    return db.InTransaction(
-        [&](Connection& conn) { return Record(conn, a, to, actor, action, comment); });
+    Application next = a;
+    const std::string from(StateName(a.state));
+    next.state = to;
+    next.updated = clock.Now();
+    next.version = a.version + 1;
+    if (IsFinal(to)) next.state_due.reset();
+    ULUS_TRY(commits->Submit(
+        [&](Connection& conn) { return Record(conn, next, from, actor, action, comment); }));
+    a = std::move(next);
+    return Ok();
   }
 
   // Pulls the data, builds the claims and issues the document. Errors are the application's
@@ -505,7 +514,7 @@ struct ApplicationService::Impl {
       a.due = calendar.Add(a.state_since, service->deadline_days);
       a.state_due = std::min(*a.due, calendar.Add(a.state_since, options.take_up_days));
     }
-    auto inserted = db.InTransaction([&](Connection& conn) {
+    auto inserted = commits->Submit([&](Connection& conn) {
       return Insert(conn, a, submission.idempotency_key, digest, actor);
     });
     if (!inserted.ok()) {

@@ -923,6 +923,20 @@ check(is_problem(status, headers, body, 404), "a desk filing of an unknown servi
 # --- 8. GovStack Registration BB ----------------------------------------------------------------------
 
 uuid = address_change.get("serviceId", "")
+# The service's e-form, as GovStack publishes it: a list, then the form with its JSON Schema.
+status, _, eforms = call("GET", f"/services/{uuid}/eForms")
+eform_id = eforms[0].get("eFormId", "") if status == 200 and eforms else ""
+check(status == 200 and len(eforms) == 1 and eform_id and eforms[0].get("latest") is True,
+      "GET /services/{serviceId}/eForms lists the service's e-form", f"{status} {short(eforms)}")
+status, _, eform = call("GET", f"/eForms/{eform_id}")
+schema = eform.get("schema", {}) if status == 200 else {}
+check(status == 200 and schema.get("type") == "object"
+      and set(schema.get("properties", {})) == {f["name"] for f in address_change.get("form", [])}
+      and set(schema.get("required", [])) == {f["name"] for f in address_change.get("form", [])
+                                              if f.get("required")},
+      "GET /eForms/{eFormId} gives the form as JSON Schema", f"{status} {short(eform)}")
+status, headers, body = call("GET", "/eForms/00000000-0000-0000-0000-000000000000")
+check(is_problem(status, headers, body, 404), "an unknown e-form is 404", f"{status}")
 status, _, file8 = call("POST", f"/services/{uuid}/applications",
                         {"applicantId": citizen_a["id"],
                          "formData": {"data": address_change_form}}, token=citizen)
@@ -979,6 +993,28 @@ status, headers, body = call("POST", f"/tasks/{task.get('taskId')}/complete", {"
                              token=gasr)
 check(status in (404, 409) and is_problem(status, headers, body, status),
       "a task already done cannot be completed again (404/409)", f"{status} {short(body)}")
+# The operator corrects the form data (PUT /applications/{fileId}); the form's rules still hold.
+corrected = dict(address_change_form, new_apartment="46")
+status, _, put = call("PUT", f"/applications/{file_id}",
+                      {"applicantId": citizen_a["id"], "formData": {"data": {"new_apartment": "46"}}},
+                      token=gasr)
+check(status == 200 and put.get("applicationData", {}).get("formData", {}).get("data") == corrected,
+      "the registrar corrects the form data with PUT /applications/{fileId}",
+      f"{status} {short(put)}")
+status, headers, body = call("PUT", f"/applications/{file_id}",
+                             {"applicantId": citizen_a["id"], "formData": {"data": {"pet": "cat"}}},
+                             token=gasr)
+check(is_problem(status, headers, body, 400), "... but not with an entry the form does not have",
+      f"{status} {short(body)}")
+status, headers, body = call("PUT", f"/applications/{file_id}",
+                             {"applicantId": citizen_a["id"],
+                              "formData": {"data": {"new_apartment": "1"}}}, token=citizen)
+check(status == 403 and is_problem(status, headers, body, 403),
+      "the applicant cannot use the operator's correction", f"{status}")
+check(any(e["action"] == "amend" and e["actor"].startswith("officer:")
+          for e in history_of(citizen, file_id)),
+      "the correction is in the history the citizen sees")
+address_change_form = corrected
 status, _, tasks_of_file = call("GET", f"/tasks?fileId={file_id}", token=gasr)
 decide = tasks_of_file[0] if status == 200 and tasks_of_file else {}
 check(decide.get("name") == "decide" and decide.get("assigneeId") == gasr_id,
@@ -998,7 +1034,7 @@ status, doc8, verdict8 = document_claims(app8.get("document", "none"), citizen)
 disclosed8 = (verdict8 or {}).get("disclosed", {})
 check(verdict8 and verdict8.get("verdict") == "genuine"
       and disclosed8.get("region") == "Дархан-Уул"
-      and disclosed8.get("address") == "Дархан сум, 3-р баг, Энхтайвны гудамж 12, 45",
+      and disclosed8.get("address") == "Дархан сум, 3-р баг, Энхтайвны гудамж 12, 46",
       "the new address reference is genuine and has the address from the form",
       short(verdict8 or doc8))
 status, _, tasks = call("GET", "/tasks", token=gasr)
