@@ -289,6 +289,7 @@ Status Platform::OpenApplications(const PlatformOptions& options, http::Router& 
                                 .text = std::string(text)});
       }};
   services::ApplicationsOptions app_options;
+  app_options.utc_offset = pack_->utc_offset;
   // Each service that reads consent-bound registries has its data agreement in Dan, made once:
   // the platform's agency is the controller (it reads), the purpose "services:<id>".
   ULUS_ASSIGN_OR_RETURN(const auto existing, dan_->consent().Agreements(platform_code, 0, 10'000));
@@ -333,12 +334,16 @@ Status Platform::OpenApplications(const PlatformOptions& options, http::Router& 
 
 void Platform::RunResumer() {
   std::unique_lock lock(resumer_mutex_);
-  while (!stopping_) {
+  for (bool first = true; !stopping_; first = false) {
     lock.unlock();
-    if (auto done = applications_->ResumePending(); !done.ok()) {
-      spdlog::warn("unfinished applications wait: {}", done.error().message);
-    } else if (*done > 0) {
-      spdlog::info("finished {} applications left unfinished", *done);
+    try {
+      if (auto done = applications_->ResumePending(first); !done.ok()) {
+        spdlog::warn("unfinished applications wait: {}", done.error().message);
+      } else if (*done > 0) {
+        spdlog::info("finished {} applications left unfinished", *done);
+      }
+    } catch (const std::exception& e) {  // a library's surprise must not end the sweeps
+      spdlog::error("the sweep of unfinished applications failed: {}", e.what());
     }
     lock.lock();
     resumer_wake_.wait_for(lock, std::chrono::minutes(1), [this] { return stopping_; });

@@ -166,6 +166,17 @@ class ClientImpl final : public Client {
   Result<ClientResponse> Send(
       Method method, std::string_view target, std::string_view body,
       const std::vector<std::pair<std::string, std::string>>& headers) override {
+    // A value with a line break would end the header early and let whoever chose it append
+    // headers or a whole second request on the connection (request smuggling).
+    const auto unsafe = [](std::string_view text) {
+      return text.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+    };
+    if (unsafe(target)) return Error::InvalidArgument("the request target has a line break");
+    for (const auto& [name, value] : headers) {
+      if (unsafe(name) || unsafe(value)) {
+        return Error::InvalidArgument("header " + name.substr(0, 60) + " has a line break");
+      }
+    }
     BeastRequest request(method, beast::string_view(target.data(), target.size()), 11);
     request.set(beast_http::field::host, origin_.host_header);
     for (const auto& [name, value] : headers) request.set(name, value);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -273,6 +274,19 @@ Status LoadManifest(const fs::path& dir, const LoadOptions& options, Pack& pack)
   }
   ULUS_ASSIGN_OR_RETURN(pack.currency, file.String(doc, "currency", ""));
   ULUS_ASSIGN_OR_RETURN(pack.xroad_instance, file.String(doc, "xroad_instance", ""));
+  ULUS_ASSIGN_OR_RETURN(const std::string offset, file.String(doc, "utc_offset", "", false));
+  if (!offset.empty()) {
+    int hours = 0;
+    int minutes = 0;
+    char sign = 0;
+    char end = 0;
+    if (offset.size() != 6 ||
+        std::sscanf(offset.c_str(), "%c%2d:%2d%c", &sign, &hours, &minutes, &end) != 3 ||
+        (sign != '+' && sign != '-') || hours > 14 || minutes > 59) {
+      return file.Fail("utc_offset", "must be like \"+08:00\"");
+    }
+    pack.utc_offset = std::chrono::minutes((sign == '-' ? -1 : 1) * (hours * 60 + minutes));
+  }
   ULUS_ASSIGN_OR_RETURN(const std::string id_format, file.String(doc, "id_format", ""));
   const auto format = ParseIdFormat(id_format);
   if (!format) {

@@ -46,6 +46,7 @@ TEST(Pack, LoadsMongolia) {
   EXPECT_EQ(p.default_language, "mn");
   EXPECT_EQ(p.languages, (std::vector<std::string>{"mn", "en"}));
   EXPECT_EQ(p.xroad_instance, "MN");
+  EXPECT_EQ(p.utc_offset, std::chrono::hours(8));
   EXPECT_EQ(p.id_rule.format, IdFormat::kMnRegisterNumber);
   EXPECT_EQ(p.regions.size(), 22U);  // 21 aimags and the capital
   const Region* ub = p.FindRegion("11");

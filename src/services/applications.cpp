@@ -26,7 +26,19 @@ using store::Value;
 constexpr size_t kMaxComment = 4000;
 constexpr size_t kMaxIdempotencyKey = 200;
 constexpr size_t kMaxPage = 200;
-constexpr size_t kMaxConsentToken = 8 * 1024;
+constexpr int64_t kMaxWaitingCodes = 3;
+// An automatic application still submitted this long after its last change is finished by the
+// background sweep (its own request has ended).
+constexpr std::chrono::minutes kResumeAfter{2};
+// A consent token is a JWS in compact form; Khur's nodes take headers up to 4 KiB.
+constexpr size_t kMaxConsentToken = 4 * 1024;
+
+bool LooksLikeJws(std::string_view token) {
+  return std::all_of(token.begin(), token.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+}
 
 // Version 1 in both dialects: they differ only in the auto-increment key and the byte type.
 std::string InDialect(std::string sql, bool postgres) {
@@ -53,6 +65,7 @@ const std::vector<store::Migration>& ApplicationMigrations() {
             consent_token TEXT NOT NULL, idempotency_key TEXT, request_digest TEXT);
           CREATE INDEX svc_application_applicant ON svc_application (applicant, id);
           CREATE INDEX svc_application_inbox ON svc_application (agency, state, state_due);
+          CREATE INDEX svc_application_pending ON svc_application (state, updated);
           CREATE UNIQUE INDEX svc_application_idempotency
             ON svc_application (applicant, idempotency_key);
           CREATE TABLE svc_event (
@@ -74,7 +87,8 @@ const std::vector<store::Migration>& ApplicationMigrations() {
           CREATE TABLE svc_desk_challenge (
             id TEXT PRIMARY KEY, officer TEXT NOT NULL, national_id TEXT NOT NULL,
             service TEXT NOT NULL, code_hash TEXT NOT NULL, expires BIGINT NOT NULL,
-            attempts INTEGER NOT NULL, used INTEGER NOT NULL);)";
+            attempts INTEGER NOT NULL, used INTEGER NOT NULL);
+          CREATE INDEX svc_desk_challenge_person ON svc_desk_challenge (national_id, expires);)";
   static const std::vector<store::Migration> steps = {
       {1, "applications, their events, notices, attachments and desk codes",
        InDialect(std::string(kVersion1), false), InDialect(std::string(kVersion1), true)},
@@ -146,9 +160,19 @@ std::string SafeName(std::string_view name) {
     const auto u = static_cast<unsigned char>(c);
     out += (u < 0x20 || u == 0x7F || c == '"') ? '_' : c;
   }
-  if (out.size() > 200) out.resize(200);
-  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
-  if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80) != 0) out.pop_back();
+  // Bidirectional controls (U+202A-202E, U+2066-2069) could show "fdp.exe" as "exe.pdf".
+  for (const std::string_view control :
+       {"\u202A", "\u202B", "\u202C", "\u202D", "\u202E", "\u2066", "\u2067", "\u2068", "\u2069"}) {
+    for (size_t at = out.find(control); at != std::string::npos; at = out.find(control, at)) {
+      out.replace(at, control.size(), "_");
+    }
+  }
+  if (out.size() > 200) {
+    out.resize(200);
+    // Not in the middle of a character: drop continuation bytes, then their lead byte.
+    while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+    if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0x80) != 0) out.pop_back();
+  }
   return out.empty() ? "attachment" : out;
 }
 
@@ -222,7 +246,7 @@ struct ApplicationService::Impl {
         commits(std::make_unique<store::GroupCommit>(d)) {}
 
   [[nodiscard]] sys_days Today() const {
-    return std::chrono::floor<std::chrono::days>(clock.Now());
+    return std::chrono::floor<std::chrono::days>(clock.Now() + options.utc_offset);
   }
 
   static Result<std::optional<Application>> Load(Connection& conn, std::string_view id) {
@@ -246,8 +270,8 @@ struct ApplicationService::Impl {
 
   static bool Visible(const Application& a, const Actor& actor) {
     if (!actor.national_id.empty() && a.applicant == actor.national_id) return true;
-    if (actor.IsOfficerOf(a.agency)) return true;
-    return !actor.account.empty() && a.filed_by == "desk:" + actor.account;
+    // A desk clerk who filed it does not keep access: the file is the citizen's and the agency's.
+    return actor.IsOfficerOf(a.agency);
   }
 
   // Writes the application's new row (guarded by its version), its event and the applicant's
@@ -269,14 +293,17 @@ struct ApplicationService::Impl {
                             a.reason,
                             a.sources.dump(),
                             a.version,
+                            a.consent_token,
                             a.id,
                             old_version};
     ULUS_ASSIGN_OR_RETURN(
         auto changed,
-        conn.Execute("UPDATE svc_application SET state = $1, form = $2, updated = $3, due = $4, "
-                     "state_due = $5, state_since = $6, assignee = $7, document = $8, "
-                     "reason = $9, sources = $10, version = $11 WHERE id = $12 AND version = $13",
-                     params));
+        conn.Execute(
+            "UPDATE svc_application SET state = $1, form = $2, updated = $3, due = $4, "
+            "state_due = $5, state_since = $6, assignee = $7, document = $8, "
+            "reason = $9, sources = $10, version = $11, consent_token = $12 WHERE id = $13 "
+            "AND version = $14",
+            params));
     if (changed != 1) {
       return Error::Conflict("application " + a.id + " was changed meanwhile; load it again");
     }
@@ -349,7 +376,10 @@ struct ApplicationService::Impl {
     next.state = to;
     next.updated = clock.Now();
     next.version = a.version + 1;
-    if (IsFinal(to)) next.state_due.reset();
+    if (IsFinal(to)) {
+      next.state_due.reset();
+      next.consent_token.clear();  // a credential kept no longer than the reads need it
+    }
     ULUS_TRY(commits->Submit(
         [&](Connection& conn) { return Record(conn, next, from, actor, action, comment); }));
     a = std::move(next);
@@ -358,41 +388,71 @@ struct ApplicationService::Impl {
 
   // Pulls the data, builds the claims and issues the document. Errors are the application's
   // (kFailedPrecondition: the registries say no) or the platform's (kUnavailable...).
+  // Pulls the data, builds the claims and issues the document. kFailedPrecondition is the
+  // registries' no (the application's rejection, with the reason for the applicant); anything
+  // else is the platform's and leaves the application as it was.
   Result<documents::IssuedDocument> Fulfil(Application& a, const ServiceDefinition& service,
                                            const std::string& user_id, const json* officer,
                                            const std::string& issued_by) {
+    // A document issued before a crash is found, not made again, and the registries are not
+    // read again for it. The key names the application's version: a document revoked because
+    // the application moved on (Complete) is not the answer for its next version.
+    const std::string key = a.id + "@" + std::to_string(a.version);
+    ULUS_ASSIGN_OR_RETURN(auto earlier, documents.FindByIdempotencyKey(a.agency, key));
+    if (earlier) {
+      a.sources = earlier->sources;
+      return *std::move(earlier);
+    }
     using Steady = std::chrono::steady_clock;
     const auto t0 = Steady::now();
     fulfilment::PullContext context{.subject = a.applicant,
                                     .purpose = "services:" + a.service + "/" + a.id,
                                     .user_id = user_id,
                                     .consent_token = a.consent_token};
-    ULUS_ASSIGN_OR_RETURN(auto data, fulfilment::Pull(service, registries, exchange, context));
-    a.sources = data.sources;
+    auto data = fulfilment::Pull(service, registries, exchange, context);
+    if (!data.ok()) {
+      // A node's refusal (no right, no or a wrong consent) is an answer about this application.
+      if (data.error().code == ErrorCode::kPermissionDenied) {
+        return Error{ErrorCode::kFailedPrecondition, data.error().message, "consentToken"};
+      }
+      return data.error();
+    }
+    a.sources = data->sources;
     const auto t1 = Steady::now();
-    ULUS_TRY(CheckApplicant(service, data));
+    ULUS_TRY(CheckApplicant(service, *data));
     const auto* t = documents.FindTemplate(service.document);
     if (t == nullptr) return Error::Internal("no template " + service.document);
     const std::string today = FormatDay(Today());
-    ULUS_ASSIGN_OR_RETURN(auto claims, fulfilment::BuildClaims(service, *t,
-                                                               {.data = &data,
-                                                                .form = &a.form,
-                                                                .officer = officer,
-                                                                .application_id = a.id,
-                                                                .date = today}));
+    auto claims = fulfilment::BuildClaims(service, *t,
+                                          {.data = &*data,
+                                           .form = &a.form,
+                                           .officer = officer,
+                                           .application_id = a.id,
+                                           .date = today});
+    if (!claims.ok()) {
+      // An officer's missing or mistyped entry goes back to the officer.
+      if (officer != nullptr && claims.error().code == ErrorCode::kInvalidArgument) {
+        return claims.error();
+      }
+      if (claims.error().code == ErrorCode::kFailedPrecondition) return claims.error();
+      // The registries hold something the document cannot take: the pack's or the registry's
+      // fault, not the applicant's.
+      spdlog::error("application {} of {}: the registry data does not fit {}: {}", a.id, a.service,
+                    service.document, claims.error().message);
+      return Error{ErrorCode::kFailedPrecondition,
+                   "the registries' data does not fit this document; the agency has been told",
+                   "claims"};
+    }
     const auto t2 = Steady::now();
-    // The application is the idempotency key: a retry after a crash finds the document.
-    ULUS_ASSIGN_OR_RETURN(auto earlier, documents.FindByIdempotencyKey(a.agency, a.id));
-    documents::IssuedDocument issued;
-    if (earlier) {
-      issued = *std::move(earlier);
-    } else {
-      ULUS_ASSIGN_OR_RETURN(issued, documents.Issue({.template_id = service.document,
-                                                     .holder = a.applicant,
-                                                     .claims = std::move(claims),
-                                                     .sources = data.sources,
-                                                     .idempotency_key = a.id},
-                                                    {.agency = a.agency, .who = issued_by}));
+    auto issued = documents.Issue({.template_id = service.document,
+                                   .holder = a.applicant,
+                                   .claims = *std::move(claims),
+                                   .sources = data->sources,
+                                   .idempotency_key = key},
+                                  {.agency = a.agency, .who = issued_by});
+    if (!issued.ok()) {
+      if (issued.error().code == ErrorCode::kUnavailable) return issued.error();
+      return Error::Internal("the document could not be issued: " + issued.error().message);
     }
     const auto t3 = Steady::now();
     pull_ns += (t1 - t0).count();
@@ -404,12 +464,38 @@ struct ApplicationService::Impl {
     return issued;
   }
 
+  // Records the completion with its document; when the application moved on meanwhile (the
+  // applicant withdrew, another officer decided), the document just issued is revoked, so no
+  // valid document stands for an application that did not complete.
+  Status Complete(Application& a, const documents::IssuedDocument& issued, std::string_view actor,
+                  std::string_view action, std::string_view comment) {
+    Application next = a;
+    next.document = issued.id;
+    auto saved = Save(next, ApplicationState::kCompleted, actor, action, comment);
+    if (!saved.ok()) {
+      if (saved.error().code == ErrorCode::kConflict) {
+        auto revoked = documents.Revoke(
+            issued.id, "the application changed before it was completed; it stands withdrawn",
+            {.agency = a.agency, .who = "service:" + a.service});
+        if (!revoked.ok()) {
+          spdlog::error("document {} of application {} could not be revoked: {}", issued.id, a.id,
+                        revoked.error().message);
+        }
+      }
+      return saved;
+    }
+    a = std::move(next);
+    return Ok();
+  }
+
   // Who may apply, where the registries can tell: adults by the person's birth date.
   Status CheckApplicant(const ServiceDefinition& service, const fulfilment::PulledData& data) {
     if (service.applicants != Applicants::kAdult) return Ok();
     auto person = data.records.find("person");
     if (person == data.records.end() || person->second.empty()) return Ok();
-    const auto birth = person->second.front().value("birth_date", "");
+    const auto field = person->second.front().find("birth_date");
+    if (field == person->second.front().end() || !field->is_string()) return Ok();
+    const auto birth = field->get<std::string>();
     int y = 0;
     unsigned m = 0;
     unsigned d = 0;
@@ -440,9 +526,7 @@ struct ApplicationService::Impl {
   Result<Application> FinishAutomatic(Application a, const ServiceDefinition& service) {
     auto issued = Fulfil(a, service, "citizen", nullptr, "service:" + service.id);
     if (!issued.ok()) {
-      const auto code = issued.error().code;
-      if (code == ErrorCode::kFailedPrecondition || code == ErrorCode::kPermissionDenied ||
-          code == ErrorCode::kInvalidArgument) {
+      if (issued.error().code == ErrorCode::kFailedPrecondition) {
         a.reason = issued.error().message;
         ULUS_TRY(Save(a, ApplicationState::kRejected, "system", "reject", a.reason));
         return a;
@@ -452,8 +536,7 @@ struct ApplicationService::Impl {
       return a;  // still submitted; ResumePending finishes it
     }
     const auto t0 = std::chrono::steady_clock::now();
-    a.document = issued->id;
-    ULUS_TRY(Save(a, ApplicationState::kCompleted, "system", "complete", ""));
+    ULUS_TRY(Complete(a, *issued, "system", "complete", ""));
     const auto took = std::chrono::steady_clock::now() - t0;
     record_ns += took.count();
     Note(kRecord, took);
@@ -476,8 +559,10 @@ struct ApplicationService::Impl {
       auto it = registries.find(name);
       needs_consent = needs_consent || (it != registries.end() && it->second.consent_required);
     }
-    if (submission.consent_token.size() > kMaxConsentToken) {
-      return Error::InvalidArgument("consentToken is at most 8 KiB", "consentToken");
+    if (submission.consent_token.size() > kMaxConsentToken ||
+        !LooksLikeJws(submission.consent_token)) {
+      return Error::InvalidArgument("consentToken is Dan's consent token (a JWS of at most 4 KiB)",
+                                    "consentToken");
     }
     if (needs_consent && submission.consent_token.empty()) {
       auto agreement = options.consent_agreements.find(service->id);
@@ -626,6 +711,17 @@ Result<DeskChallenge> ApplicationService::StartDeskFiling(const Actor& officer,
                           crypto::HexEncode(crypto::Sha256(challenge.id + ":" + code)),
                           ToUnixMicros(challenge.expires)};
   const Status stored = impl_->db.InTransaction([&](Connection& conn) -> Status {
+    // A few codes waiting per person at most: no flood of texts, no pile of codes to guess at.
+    const Value who[] = {std::string(national_id), ToUnixMicros(impl_->clock.Now())};
+    ULUS_ASSIGN_OR_RETURN(auto waiting,
+                          conn.QueryInt("SELECT COUNT(*) FROM svc_desk_challenge WHERE "
+                                        "national_id = $1 AND used = 0 AND expires >= $2",
+                                        who));
+    if (waiting >= kMaxWaitingCodes) {
+      return Error{ErrorCode::kRateLimited,
+                   "this person has codes waiting; use the newest or try again in five minutes",
+                   "nationalId"};
+    }
     ULUS_TRY(
         conn.Execute("INSERT INTO svc_desk_challenge (id, officer, national_id, service, "
                      "code_hash, expires, attempts, used) VALUES ($1, $2, $3, $4, $5, $6, "
@@ -649,6 +745,15 @@ Result<Application> ApplicationService::ConfirmDeskFiling(const Actor& officer,
   const auto now = ToUnixMicros(impl_->clock.Now());
   // Spending the code and counting a wrong guess are committed whatever follows.
   auto checked = impl_->db.InTransaction<bool>([&](Connection& conn) -> Result<bool> {
+    // Each try is claimed first, in one statement, so concurrent tries cannot share one of the
+    // five, and a code is spent in one statement, so two tries cannot both use it.
+    const Value claim[] = {std::string(challenge), officer.account,
+                           static_cast<int64_t>(impl_->options.otp_attempts), now};
+    ULUS_ASSIGN_OR_RETURN(auto claimed,
+                          conn.Execute("UPDATE svc_desk_challenge SET attempts = attempts + 1 "
+                                       "WHERE id = $1 AND officer = $2 AND used = 0 AND "
+                                       "attempts < $3 AND expires >= $4",
+                                       claim));
     const Value key[] = {std::string(challenge), officer.account};
     ULUS_ASSIGN_OR_RETURN(auto rows, conn.Query("SELECT national_id, service, code_hash, expires, "
                                                 "attempts, used FROM svc_desk_challenge "
@@ -656,9 +761,9 @@ Result<Application> ApplicationService::ConfirmDeskFiling(const Actor& officer,
                                                 key));
     if (rows.empty()) return Error::NotFound("no filing " + std::string(challenge) + " of yours");
     const Row& row = rows[0];
-    if (row.Int(5) != 0) return Error{ErrorCode::kFailedPrecondition, "the code was used", {}};
-    if (row.Int(3) < now) return Error{ErrorCode::kFailedPrecondition, "the code expired", {}};
-    if (row.Int(4) >= impl_->options.otp_attempts) {
+    if (claimed != 1) {
+      if (row.Int(5) != 0) return Error{ErrorCode::kFailedPrecondition, "the code was used", {}};
+      if (row.Int(3) < now) return Error{ErrorCode::kFailedPrecondition, "the code expired", {}};
       return Error{ErrorCode::kRateLimited, "too many wrong codes; start the filing again", {}};
     }
     if (row.Text(1) != submission.service) {
@@ -666,13 +771,12 @@ Result<Application> ApplicationService::ConfirmDeskFiling(const Actor& officer,
     }
     const auto expected = crypto::HexDecode(row.Text(2)).value_or(std::vector<uint8_t>{});
     const auto given = crypto::Sha256(std::string(challenge) + ":" + std::string(code));
-    if (!crypto::ConstantTimeEquals(expected, given)) {
-      ULUS_TRY(conn.Execute("UPDATE svc_desk_challenge SET attempts = attempts + 1 WHERE id = $1",
-                            std::span<const Value>(key, 1)));
-      return false;
-    }
-    ULUS_TRY(conn.Execute("UPDATE svc_desk_challenge SET used = 1 WHERE id = $1",
-                          std::span<const Value>(key, 1)));
+    if (!crypto::ConstantTimeEquals(expected, given)) return false;
+    ULUS_ASSIGN_OR_RETURN(auto spent,
+                          conn.Execute("UPDATE svc_desk_challenge SET used = 1 WHERE id = $1 "
+                                       "AND used = 0",
+                                       std::span<const Value>(key, 1)));
+    if (spent != 1) return Error{ErrorCode::kFailedPrecondition, "the code was used", {}};
     national_id = row.Text(0);
     return true;
   });
@@ -865,7 +969,8 @@ Result<Application> ApplicationService::Act(std::string_view id, const Action& a
       // Errors go back to the officer, who decides: nothing changes on the application.
       ULUS_ASSIGN_OR_RETURN(auto issued, impl_->Fulfil(a, *service, actor.account, &action.claims,
                                                        "officer:" + actor.account));
-      a.document = issued.id;
+      ULUS_TRY(impl_->Complete(a, issued, who, "approve", action.comment));
+      return a;
     }
     ULUS_TRY(impl_->Save(a, ApplicationState::kCompleted, who, "approve", action.comment));
     return a;
@@ -1018,9 +1123,12 @@ const Catalogue& ApplicationService::catalogue() const {
 }
 
 bool ApplicationService::Late(const Application& application) const {
+  if (IsFinal(application.state)) return false;
   const auto today = impl_->Today();
-  return !IsFinal(application.state) && ((application.due && *application.due < today) ||
-                                         (application.state_due && *application.state_due < today));
+  const bool state_late = application.state_due && *application.state_due < today;
+  // While the applicant is asked, the agency's clock stands still: only the answer can be late.
+  if (application.state == ApplicationState::kInformationRequested) return state_late;
+  return state_late || (application.due && *application.due < today);
 }
 
 ApplicationService::StepTimes ApplicationService::AutomaticStepTimes() const {
@@ -1046,21 +1154,47 @@ void ApplicationService::NoteTokenCheck(std::chrono::nanoseconds took) {
   impl_->Note(Impl::kToken, took);
 }
 
-Result<size_t> ApplicationService::ResumePending() {
+Result<size_t> ApplicationService::ResumePending(bool at_start) {
+  // Automatic applications still submitted a while after their last change: the request that
+  // made them has long finished (or died), so finishing them races nobody. At start no request
+  // of this process can be running, so every one is taken.
+  std::vector<Value> params;
+  params.reserve(impl_->catalogue.services().size() + 1);
+  params.emplace_back(ToUnixMicros(at_start ? impl_->clock.Now() + std::chrono::seconds(1)
+                                            : impl_->clock.Now() - kResumeAfter));
+  std::string services;
+  for (const auto& s : impl_->catalogue.services()) {
+    if (s.workflow != WorkflowKind::kAutomatic) continue;
+    params.emplace_back(s.id);
+    services += (services.empty() ? "$" : ", $") + std::to_string(params.size());
+  }
+  if (services.empty()) return size_t{0};
   std::vector<Application> pending;
   {
     ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
-    ULUS_ASSIGN_OR_RETURN(auto rows, conn->Query("SELECT " + std::string(kColumns) +
-                                                 " FROM svc_application WHERE state = 'submitted' "
-                                                 "ORDER BY id LIMIT 1000"));
+    ULUS_ASSIGN_OR_RETURN(auto rows,
+                          conn->Query("SELECT " + std::string(kColumns) +
+                                          " FROM svc_application WHERE state = "
+                                          "'submitted' AND updated < $1 AND service IN (" +
+                                          services + ") ORDER BY updated LIMIT 200",
+                                      params));
     for (const auto& row : rows) pending.push_back(ApplicationFromRow(row));
   }
   size_t finished = 0;
   for (auto& a : pending) {
     const ServiceDefinition* service = impl_->catalogue.Find(a.service);
-    if (service == nullptr || service->workflow != WorkflowKind::kAutomatic) continue;
-    ULUS_ASSIGN_OR_RETURN(auto done, impl_->FinishAutomatic(a, *service));
-    if (done.state != ApplicationState::kSubmitted) ++finished;
+    if (service == nullptr) continue;
+    auto done = impl_->FinishAutomatic(a, *service);
+    if (!done.ok()) {
+      // One application's trouble (changed meanwhile) does not hold up the others.
+      spdlog::warn("application {} stays unfinished: {}", a.id, done.error().message);
+      continue;
+    }
+    if (done->state != ApplicationState::kSubmitted) {
+      ++finished;
+    } else {
+      break;  // Khur is still unreachable: the next sweep tries again
+    }
   }
   return finished;
 }

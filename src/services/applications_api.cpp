@@ -139,6 +139,7 @@ struct Shared {
   json GovStackFile(const Application& a, std::string_view lang) const {
     const auto* definition = service.catalogue().Find(a.service);
     return {{"fileId", a.id},
+            {"applicantId", a.applicant},
             {"registered", FormatRfc3339(a.created)},
             {"serviceId", ServiceUuid(options.country, a.service)},
             {"serviceName", definition ? Translate(definition->title, lang) : a.service},

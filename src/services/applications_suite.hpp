@@ -17,6 +17,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ulus/core/clock.hpp"
@@ -48,6 +49,12 @@ constexpr char kNoAddress[] = "УБ80040455";
 class FakeExchange final : public DataExchange {
  public:
   Result<Pulled> Pull(const PullRequest& request) override {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mutex_);
+      hook = std::exchange(on_pull_, nullptr);
+    }
+    if (hook) hook();  // something else happens while the registries are read
     std::lock_guard lock(mutex_);
     requests_.push_back(request);
     if (down_) return Error::Unavailable("the node did not answer");
@@ -70,6 +77,10 @@ class FakeExchange final : public DataExchange {
     std::lock_guard lock(mutex_);
     return requests_;
   }
+  void OnNextPull(std::function<void()> hook) {
+    std::lock_guard lock(mutex_);
+    on_pull_ = std::move(hook);
+  }
   void ClearRequests() {
     std::lock_guard lock(mutex_);
     requests_.clear();
@@ -80,6 +91,7 @@ class FakeExchange final : public DataExchange {
   std::map<std::string, std::vector<json>> records_;
   std::vector<PullRequest> requests_;
   bool down_ = false;
+  std::function<void()> on_pull_;
 };
 
 inline std::vector<RegistrySource> Registries() {
@@ -244,7 +256,7 @@ class ApplicationsTest : public ::testing::Test {
     Open();
   }
 
-  void Open() {
+  void Open(ApplicationsOptions options = {}) {
     service_.reset();
     DeskMessaging desk{.phone_of = [](std::string_view national_id) -> Result<std::string> {
                          if (national_id == kNoAddress) {
@@ -257,9 +269,9 @@ class ApplicationsTest : public ::testing::Test {
                          sms_.emplace_back(std::string(phone), std::string(text));
                          return Ok();
                        }};
-    auto service =
-        ApplicationService::Open(*db_, *catalogue_, *documents_, exchange_, Registries(),
-                                 WorkingDays({6, 7}, {Day(25)}), std::move(desk), {}, clock_);
+    auto service = ApplicationService::Open(*db_, *catalogue_, *documents_, exchange_, Registries(),
+                                            WorkingDays({6, 7}, {Day(25)}), std::move(desk),
+                                            std::move(options), clock_);
     ASSERT_TRUE(service.ok()) << service.error().ToString();
     service_ = std::move(*service);
   }
@@ -449,22 +461,31 @@ TEST_F(ApplicationsTest, UnreachableRegistriesLeaveItSubmittedUntilResumed) {
     ASSERT_TRUE(conn.ok());
     const store::Value params[] = {crashed.id};
     ASSERT_TRUE((*conn)
-                    ->Execute("UPDATE svc_application SET state = 'submitted', document = '' "
-                              "WHERE id = $1",
+                    ->Execute("UPDATE svc_application SET state = 'submitted', document = '', "
+                              "version = 1 WHERE id = $1",
                               params)
                     .ok());
   }
+  // While running, applications are left to their own requests for two minutes...
+  EXPECT_EQ(service_->ResumePending().value(), 0u);
+  clock_.Advance(std::chrono::minutes(3));
+  EXPECT_EQ(service_->ResumePending().value(), 2u);
+  // ... and at start none can be running.
+  exchange_.SetDown(true);
+  const auto later = Apply("address-reference", other_);
+  ASSERT_EQ(later.state, ApplicationState::kSubmitted);
+  exchange_.SetDown(false);
   Open();  // as after a restart
-  auto resumed = service_->ResumePending();
+  auto resumed = service_->ResumePending(true);
   ASSERT_TRUE(resumed.ok()) << resumed.error().ToString();
-  EXPECT_EQ(*resumed, 2u);
+  EXPECT_EQ(*resumed, 1u);
   auto done = service_->Get(waiting.id, citizen_);
   ASSERT_TRUE(done.ok());
   EXPECT_EQ(done->state, ApplicationState::kCompleted);
   auto again = service_->Get(crashed.id, citizen_);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->document, crashed.document);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM doc_document"), 2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM doc_document"), 3);
   // Nothing is left to do.
   EXPECT_EQ(service_->ResumePending().value(), 0u);
 }
@@ -534,6 +555,38 @@ TEST_F(ApplicationsTest, ReviewRunsOnWorkingDayDeadlinesAndIssuesWhatTheOfficerA
       service_->MarkNoticesRead(citizen_, service_->Notices(citizen_, false, 1, 0)->front().id)
           .ok());
   EXPECT_TRUE(service_->Notices(citizen_, true, 50, 0)->empty());
+}
+
+TEST_F(ApplicationsTest, DaysCountInTheCountrysCivilTime) {
+  // 21:00 UTC on Monday the 21st is already Tuesday morning in Ulaanbaatar (UTC+8).
+  Open({.utc_offset = std::chrono::hours(8)});
+  clock_.Advance(std::chrono::hours(18));
+  const auto a = Apply("criminal-record-reference", citizen_, {{"purpose", "a"}});
+  EXPECT_EQ(a.state_since, Day(22));
+  EXPECT_EQ(a.state_due, Day(23));
+  EXPECT_EQ(a.due, Day(30));  // five working days from Tuesday, the 25th and a weekend off
+}
+
+TEST_F(ApplicationsTest, NoValidDocumentStandsForAnApplicationThatMovedOnMeanwhile) {
+  const Actor police = Officer("POLICE");
+  auto a = Apply("criminal-record-reference", citizen_, {{"purpose", "a"}});
+  a = Do(a, "take", police);
+  // The applicant withdraws while the officer's approval reads the registries.
+  exchange_.OnNextPull(
+      [&] { EXPECT_TRUE(service_->Act(a.id, {.name = "withdraw"}, citizen_).ok()); });
+  auto approved =
+      service_->Act(a.id, {.name = "approve", .claims = {{"has_record", false}}}, police);
+  EXPECT_EQ(approved.error().code, ErrorCode::kConflict);
+  auto now = service_->Get(a.id, citizen_);
+  EXPECT_EQ(now->state, ApplicationState::kWithdrawn);
+  EXPECT_TRUE(now->document.empty());
+  // The document signed meanwhile is revoked: it verifies as revoked, not genuine.
+  auto docs = documents_->ForHolder(kAdult, 10, 0);
+  ASSERT_TRUE(docs.ok());
+  ASSERT_EQ(docs->size(), 1u);
+  EXPECT_TRUE((*docs)[0].revocation.has_value());
+  auto verified = documents_->Verify((*docs)[0].credential, "api", "127.0.0.1");
+  EXPECT_EQ(verified->verdict, documents::Verdict::kRevoked);
 }
 
 TEST_F(ApplicationsTest, LateApplicationsAreMarkedAndSortedFirst) {
@@ -630,6 +683,11 @@ TEST_F(ApplicationsTest, StatesAllowOnlyTheirSteps) {
 TEST_F(ApplicationsTest, AttachmentsAreCheckedStoredAndShownOnlyToThoseWhoMaySee) {
   const auto a = Apply("criminal-record-reference", citizen_, {{"purpose", "a"}});
   const std::string pdf = "%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+  // A Cyrillic name keeps every letter; a right-to-left override is neutralised.
+  auto named =
+      service_->Attach(a.id, "Тодорхойлолт\u202Efdp.exe", "application/pdf", pdf, citizen_);
+  ASSERT_TRUE(named.ok());
+  EXPECT_EQ(named->name, "Тодорхойлолт_fdp.exe");
   auto stored = service_->Attach(a.id, "../../etc/letter\n.pdf", "application/pdf", pdf, citizen_);
   ASSERT_TRUE(stored.ok()) << stored.error().ToString();
   EXPECT_EQ(stored->name, "letter_.pdf");
@@ -653,7 +711,7 @@ TEST_F(ApplicationsTest, AttachmentsAreCheckedStoredAndShownOnlyToThoseWhoMaySee
   EXPECT_EQ(service_->AttachmentBytes(a.id, stored->id, other_).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(service_->AttachmentBytes(a.id, stored->id, Officer("GASR")).error().code,
             ErrorCode::kNotFound);
-  EXPECT_EQ(service_->Attachments(a.id, citizen_)->size(), 2u);
+  EXPECT_EQ(service_->Attachments(a.id, citizen_)->size(), 3u);
   Do(a, "withdraw", citizen_);
   EXPECT_EQ(service_->Attach(a.id, "y.pdf", "application/pdf", pdf, citizen_).error().code,
             ErrorCode::kFailedPrecondition);
@@ -710,6 +768,14 @@ TEST_F(ApplicationsTest, ADeskFilesForAPresentCitizenOnlyWithTheirCode) {
   clock_.Advance(std::chrono::minutes(6));
   EXPECT_EQ(service_->ConfirmDeskFiling(desk, expiring->id, LastCode(), submission).error().code,
             ErrorCode::kFailedPrecondition);
+  // A person gets at most three codes waiting at once.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(service_->StartDeskFiling(desk, kAdult, "address-reference").ok());
+  }
+  EXPECT_EQ(service_->StartDeskFiling(desk, kAdult, "address-reference").error().code,
+            ErrorCode::kRateLimited);
+  // The clerk does not keep the citizen's file: it is the citizen's and the agency's.
+  EXPECT_EQ(service_->Get(filed->id, desk).error().code, ErrorCode::kNotFound);
   // Someone the register cannot reach cannot be filed for.
   EXPECT_EQ(service_->StartDeskFiling(desk, kNoAddress, "address-reference").error().code,
             ErrorCode::kFailedPrecondition);

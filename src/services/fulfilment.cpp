@@ -6,11 +6,15 @@
 #include <future>
 #include <optional>
 #include <set>
+#include <system_error>
 
 namespace ulus::services::fulfilment {
 namespace {
 
 using nlohmann::json;
+
+// Records of a registry reached through references, read one by one: a person refers to a few.
+constexpr size_t kMaxLinkedRecords = 20;
 
 bool IsDate(const std::string& text) {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
@@ -203,6 +207,12 @@ Result<PulledData> Pull(const ServiceDefinition& service,
   };
   auto read = [&](size_t i, const std::vector<std::string>& keys) -> Result<std::vector<Pulled>> {
     const RegistrySource& registry = *sources[i];
+    if (keys.size() > kMaxLinkedRecords) {
+      return Error{ErrorCode::kFailedPrecondition,
+                   "your records refer to more than " + std::to_string(kMaxLinkedRecords) + " " +
+                       registry.name + " records; an officer must help",
+                   registry.name};
+    }
     std::vector<Pulled> out;
     for (const auto& key : keys) {
       PullRequest request{
@@ -231,9 +241,14 @@ Result<PulledData> Pull(const ServiceDefinition& service,
     std::vector<std::vector<std::string>> keys;
     for (size_t i : wave) keys.push_back(keys_of(i));
     // The first read on this thread, the others beside it.
+    // Without a thread to spare (std::system_error) a read runs here after the first.
     std::vector<std::future<Result<std::vector<Pulled>>>> others;
     for (size_t w = 1; w < wave.size(); ++w) {
-      others.push_back(std::async(std::launch::async, read, wave[w], std::cref(keys[w])));
+      try {
+        others.push_back(std::async(std::launch::async, read, wave[w], std::cref(keys[w])));
+      } catch (const std::system_error&) {
+        others.push_back(std::async(std::launch::deferred, read, wave[w], std::cref(keys[w])));
+      }
     }
     results[wave[0]] = read(wave[0], keys[0]);
     for (size_t w = 1; w < wave.size(); ++w) results[wave[w]] = others[w - 1].get();

@@ -1,6 +1,7 @@
 // Registry reads through the platform's own Khur node, as any agency system makes them.
 
 #include <cctype>
+#include <initializer_list>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,12 @@
 
 namespace ulus::services {
 namespace {
+
+// A string member of another system's answer, or empty: never trust its types.
+std::string StringMember(const nlohmann::json& body, const char* name) {
+  auto it = body.find(name);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
 // RFC 3986 percent-encoding of everything but the unreserved characters: query values, and
 // header values that must stay ASCII (a Cyrillic register number).
@@ -98,8 +105,10 @@ Result<Pulled> KhurExchange::Pull(const PullRequest& request) {
     std::string detail;
     auto body = nlohmann::json::parse(answer.body, nullptr, false);
     if (body.is_object()) {
-      detail = fault.empty() ? body.value("detail", body.value("title", ""))
-                             : body.value("message", body.value("detail", ""));
+      for (const char* name : fault.empty() ? std::initializer_list<const char*>{"detail", "title"}
+                                            : std::initializer_list<const char*>{"message"}) {
+        if (detail.empty()) detail = StringMember(body, name);
+      }
     }
     const std::string why = "the " + registry.name + " registry answered " +
                             std::to_string(status) +
@@ -122,7 +131,8 @@ Result<Pulled> KhurExchange::Pull(const PullRequest& request) {
   for (auto& record : body["results"]) {
     if (record.is_object()) out.records.push_back(std::move(record));
   }
-  if (body.value("count", 0) > kPageSize) {
+  if (const auto count = body.find("count");
+      count != body.end() && count->is_number_integer() && count->get<int64_t>() > kPageSize) {
     return Error::Unavailable("the " + registry.name + " registry holds more than " +
                               std::to_string(kPageSize) + " records about the person");
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -122,6 +123,9 @@ struct Pack {
   std::string default_language;
   std::string currency;
   std::string xroad_instance;
+  // The country's civil time as an offset from UTC (pack.yaml `utc_offset: "+08:00"`): which day
+  // it is for deadlines and dates. Neither Mongolia nor Kazakhstan keeps daylight saving time.
+  std::chrono::minutes utc_offset{0};
   IdRule id_rule;
   std::string naming_style;  // "mongolian" or "kazakh": how generated people are named
   std::vector<Agency> agencies;

@@ -196,6 +196,8 @@ struct ApplicationsOptions {
   size_t max_attachments = 20;
   std::chrono::seconds otp_lifetime{300};
   int otp_attempts = 5;
+  // The country's civil time: which day it is for deadlines and document dates.
+  std::chrono::minutes utc_offset{0};
   // The data agreement (in Dan's consent service) each consent-bound service's consent is given
   // to; named to an applicant who has not given it yet.
   std::map<std::string, std::string, std::less<>> consent_agreements;
@@ -291,9 +293,10 @@ class ApplicationService {
   void NoteTokenCheck(std::chrono::nanoseconds took);
 
   // Finishes automatic applications left submitted by a crash or an unreachable registry
-  // (the document is issued at most once: its idempotency key is the application). Returns how
-  // many were finished.
-  Result<size_t> ResumePending();
+  // (the document is issued at most once: its idempotency key is the application). Takes those
+  // unchanged for two minutes, or, `at_start`, all of them (no request of this process can be
+  // working on one yet). Returns how many were finished.
+  Result<size_t> ResumePending(bool at_start = false);
 
   struct Impl;
 
