@@ -82,38 +82,18 @@ http::Response Jwt(std::string text, std::string_view cache) {
 void DocumentsApi::Mount(http::Router& router) {
   // Resolves the bearer token; kUnauthenticated without one.
   auto authenticate = [this](const http::Request& request) -> Result<Caller> {
-    const std::string token(request.BearerToken().value_or(""));
-    if (token.empty()) {
-      return Error{ErrorCode::kUnauthenticated,
-                   "sign in with Dan and send the access token (Authorization: Bearer ...)",
-                   "Authorization"};
-    }
-    ULUS_ASSIGN_OR_RETURN(auto info, oidc_.VerifyAccessToken(token));
+    ULUS_ASSIGN_OR_RETURN(auto who,
+                          identity::AuthenticateApiCaller(request, oidc_, accounts_, "documents"));
     Caller caller;
-    if (info.IsClientToken()) {
-      if (!info.agency.empty()) {
-        caller.agencies.push_back({.agency = info.agency, .who = "client:" + info.client_id});
+    if (who.IsClient()) {
+      if (!who.client_agency.empty()) {
+        caller.agencies.push_back({.agency = who.client_agency, .who = "client:" + who.client_id});
       }
       return caller;
     }
-    // A person's token works here only when they granted an app the documents scope: a login
-    // at some other relying party does not open their documents to it.
-    if (!info.HasScope("documents")) {
-      return Error::PermissionDenied("this token was not granted the documents scope");
-    }
-    ULUS_ASSIGN_OR_RETURN(auto account, accounts_.FindById(info.subject));
-    if (!account || account->status != "active") {
-      return Error{ErrorCode::kUnauthenticated, "the account is not active", {}};
-    }
-    caller.national_id = account->national_id;
-    // Officers act for their agency only after a login above a password alone.
-    if (info.assurance && *info.assurance >= identity::Assurance::kSubstantial) {
-      ULUS_ASSIGN_OR_RETURN(auto roles, accounts_.Roles(account->id));
-      for (const auto& role : roles) {
-        if (role.role == "officer" || role.role == "admin") {
-          caller.agencies.push_back({.agency = role.agency, .who = "officer:" + account->id});
-        }
-      }
+    caller.national_id = who.national_id;
+    for (const auto& agency : who.OfficerOf()) {
+      caller.agencies.push_back({.agency = agency, .who = "officer:" + who.account_id});
     }
     return caller;
   };

@@ -1,7 +1,8 @@
 # The OpenID Connect provider. Defines ulus_identity_oidc (DEPS ulus_identity_base
 # ulus_identity_keys) and its tests. OpenSSL only for SHA-512 (EdDSA ID tokens' at_hash).
 ulus_module(identity_oidc
-  SOURCES oidc_authorize.cpp oidc_clients.cpp oidc_provider.cpp oidc_token.cpp oidc_tokens.cpp
+  SOURCES api_caller.cpp oidc_authorize.cpp oidc_clients.cpp oidc_provider.cpp oidc_token.cpp
+          oidc_tokens.cpp
   DEPS ulus_identity_base ulus_identity_keys
   PRIVATE_DEPS yaml-cpp spdlog::spdlog OpenSSL::Crypto)
 

@@ -69,41 +69,24 @@ struct Shared {
   }
 
   Result<Actor> Authenticate(const http::Request& request) const {
-    const std::string token(request.BearerToken().value_or(""));
-    if (token.empty()) {
-      return Error{ErrorCode::kUnauthenticated,
-                   "sign in with Dan and send the access token (Authorization: Bearer ...)",
-                   "Authorization"};
-    }
     const auto started = std::chrono::steady_clock::now();
-    ULUS_ASSIGN_OR_RETURN(auto info, oidc.VerifyAccessToken(token));
+    ULUS_ASSIGN_OR_RETURN(auto caller,
+                          identity::AuthenticateApiCaller(request, oidc, accounts, "services"));
     service.NoteTokenCheck(std::chrono::steady_clock::now() - started);
     Actor actor;
-    if (info.IsClientToken()) {
+    if (caller.IsClient()) {
       // An agency's back-end works its agency's applications (GovStack's operator system).
-      if (info.agency.empty()) {
+      if (caller.client_agency.empty()) {
         return Error::PermissionDenied("this client acts for no agency");
       }
-      actor.account = "client:" + info.client_id;
-      actor.officer_of.push_back(info.agency);
+      actor.account = "client:" + caller.client_id;
+      actor.officer_of.push_back(caller.client_agency);
       return actor;
     }
-    if (!info.HasScope("services")) {
-      return Error::PermissionDenied("this token was not granted the services scope");
-    }
-    ULUS_ASSIGN_OR_RETURN(auto account, accounts.FindById(info.subject));
-    if (!account || account->status != "active") {
-      return Error{ErrorCode::kUnauthenticated, "the account is not active", {}};
-    }
-    actor.account = account->id;
-    actor.national_id = account->national_id;
-    if (info.assurance && *info.assurance >= identity::Assurance::kSubstantial) {
-      ULUS_ASSIGN_OR_RETURN(auto roles, accounts.Roles(account->id));
-      for (const auto& role : roles) {
-        if (role.role == "officer" || role.role == "admin") actor.officer_of.push_back(role.agency);
-        if (role.role == "desk") actor.desk = true;
-      }
-    }
+    actor.account = caller.account_id;
+    actor.national_id = caller.national_id;
+    actor.officer_of = caller.OfficerOf();
+    actor.desk = caller.HasRole("desk");
     return actor;
   }
 

@@ -116,4 +116,27 @@ class OidcProvider {
   std::unique_ptr<Impl> impl_;
 };
 
+// Who calls one of the platform's APIs with a Dan access token, resolved the same way for
+// every part: an agency's back-end (a client-credentials token) or a person.
+struct ApiCaller {
+  std::string client_id;      // a client token's client; empty for a person
+  std::string client_agency;  // the agency that client acts for (may be empty)
+  std::string account_id;     // a person's account
+  std::string national_id;
+  // The person's roles, only after a login at substantial assurance or higher: officers act for
+  // their agency only after a login above a password alone.
+  std::vector<Role> roles;
+
+  [[nodiscard]] bool IsClient() const { return !client_id.empty(); }
+  // The agencies the person works applications or documents for (role officer or admin).
+  [[nodiscard]] std::vector<std::string> OfficerOf() const;
+  [[nodiscard]] bool HasRole(std::string_view role) const;
+};
+
+// Resolves the request's `Authorization: Bearer` token. kUnauthenticated without a token, with a
+// bad one, or for an account that is not active; kPermissionDenied when a person's token was not
+// granted `scope` (a login at some other relying party does not open a part's API to it).
+Result<ApiCaller> AuthenticateApiCaller(const http::Request& request, OidcProvider& oidc,
+                                        const AccountDirectory& accounts, std::string_view scope);
+
 }  // namespace ulus::identity
