@@ -1,7 +1,6 @@
 // Registry reads through the platform's own Khur node, as any agency system makes them.
 
 #include <cctype>
-#include <initializer_list>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -105,9 +104,11 @@ Result<Pulled> KhurExchange::Pull(const PullRequest& request) {
     std::string detail;
     auto body = nlohmann::json::parse(answer.body, nullptr, false);
     if (body.is_object()) {
-      for (const char* name : fault.empty() ? std::initializer_list<const char*>{"detail", "title"}
-                                            : std::initializer_list<const char*>{"message"}) {
-        if (detail.empty()) detail = StringMember(body, name);
+      if (!fault.empty()) {
+        detail = StringMember(body, "message");
+      } else {
+        detail = StringMember(body, "detail");
+        if (detail.empty()) detail = StringMember(body, "title");
       }
     }
     const std::string why = "the " + registry.name + " registry answered " +
