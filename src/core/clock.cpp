@@ -1,5 +1,7 @@
 #include "ulus/core/clock.hpp"
 
+#include <charconv>
+#include <cstdio>
 #include <ctime>
 
 namespace ulus {
@@ -32,6 +34,34 @@ TimePoint FromUnixSeconds(int64_t seconds) {
 TimePoint FromUnixMicros(int64_t micros) {
   return TimePoint(
       std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
+}
+
+std::string FormatIsoDay(std::chrono::sys_days day) {
+  const std::chrono::year_month_day ymd(day);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::optional<std::chrono::sys_days> ParseIsoDay(std::string_view text) {
+  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
+  const auto number = [&](size_t pos, size_t len) -> std::optional<int> {
+    int value = 0;
+    const char* begin = text.data() + pos;
+    const auto [end, ec] = std::from_chars(begin, begin + len, value);
+    if (ec != std::errc() || end != begin + len || *begin == '+' || *begin == '-') {
+      return std::nullopt;
+    }
+    return value;
+  };
+  const auto year = number(0, 4), month = number(5, 2), day = number(8, 2);
+  if (!year || !month || !day) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year(*year),
+                                        std::chrono::month(static_cast<unsigned>(*month)),
+                                        std::chrono::day(static_cast<unsigned>(*day))};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days(ymd);
 }
 
 std::string FormatRfc3339(TimePoint t) {

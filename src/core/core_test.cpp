@@ -37,6 +37,18 @@ TEST(Clock, ManualClockMovesOnlyWhenTold) {
   EXPECT_EQ(FormatRfc3339(clock.Now()), "2023-11-14T22:13:21.500Z");
 }
 
+TEST(Clock, IsoDaysRoundTripAndRefuseWhatIsNotADay) {
+  using std::chrono::sys_days;
+  const auto day = ParseIsoDay("2024-02-29");
+  ASSERT_TRUE(day.has_value());
+  EXPECT_EQ(FormatIsoDay(*day), "2024-02-29");
+  EXPECT_EQ(FormatIsoDay(sys_days{}), "1970-01-01");
+  for (const char* bad : {"2023-02-29", "2024-13-01", "2024-1-01", "2024-01-01T00", "20240101",
+                          "2024-01-+1", "abcd-01-01", ""}) {
+    EXPECT_FALSE(ParseIsoDay(bad).has_value()) << bad;
+  }
+}
+
 TEST(Id, UuidV7IsWellFormedUniqueAndTimeOrdered) {
   ManualClock clock(FromUnixMicros(1'700'000'000'000'000));
   std::set<std::string> seen;

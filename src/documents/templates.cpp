@@ -6,6 +6,8 @@
 #include <chrono>
 #include <set>
 
+#include "ulus/core/clock.hpp"
+
 namespace ulus::documents {
 
 using nlohmann::json;
@@ -25,19 +27,6 @@ Translations ReadTranslations(const YAML::Node& node) {
       out[entry.first.as<std::string>()] = entry.second.as<std::string>();
   }
   return out;
-}
-
-bool IsDate(std::string_view text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
-  for (size_t i : {0U, 1U, 2U, 3U, 5U, 6U, 8U, 9U}) {
-    if (text[i] < '0' || text[i] > '9') return false;
-  }
-  const int y = std::stoi(std::string(text.substr(0, 4)));
-  const unsigned m = static_cast<unsigned>(std::stoi(std::string(text.substr(5, 2))));
-  const unsigned d = static_cast<unsigned>(std::stoi(std::string(text.substr(8, 2))));
-  return std::chrono::year_month_day(std::chrono::year(y), std::chrono::month(m),
-                                     std::chrono::day(d))
-      .ok();
 }
 
 Result<Template> ReadTemplate(const std::filesystem::path& file) {
@@ -139,7 +128,9 @@ Status Template::Check(const json& claims) const {
         ok = value.is_string() && !value.get<std::string>().empty() &&
              value.get<std::string>().size() <= field->max_length;
         break;
-      case FieldType::kDate: ok = value.is_string() && IsDate(value.get<std::string>()); break;
+      case FieldType::kDate:
+        ok = value.is_string() && ParseIsoDay(value.get<std::string>()).has_value();
+        break;
       case FieldType::kInteger: ok = value.is_number_integer(); break;
       case FieldType::kBoolean: ok = value.is_boolean(); break;
     }

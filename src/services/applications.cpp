@@ -422,7 +422,7 @@ struct ApplicationService::Impl {
     ULUS_TRY(CheckApplicant(service, *data));
     const auto* t = documents.FindTemplate(service.document);
     if (t == nullptr) return Error::Internal("no template " + service.document);
-    const std::string today = FormatDay(Today());
+    const std::string today = FormatIsoDay(Today());
     auto claims = fulfilment::BuildClaims(service, *t,
                                           {.data = &*data,
                                            .form = &a.form,
@@ -495,30 +495,15 @@ struct ApplicationService::Impl {
     if (person == data.records.end() || person->second.empty()) return Ok();
     const auto field = person->second.front().find("birth_date");
     if (field == person->second.front().end() || !field->is_string()) return Ok();
-    const auto birth = field->get<std::string>();
-    int y = 0;
-    unsigned m = 0;
-    unsigned d = 0;
-    if (std::sscanf(birth.c_str(), "%4d-%2u-%2u", &y, &m, &d) != 3) return Ok();
-    const std::chrono::year_month_day today(Today());
-    int age = static_cast<int>(today.year()) - y;
-    if (static_cast<unsigned>(today.month()) < m ||
-        (static_cast<unsigned>(today.month()) == m && static_cast<unsigned>(today.day()) < d)) {
-      --age;
-    }
-    if (age < 18) {
+    const auto birth = ParseIsoDay(field->get<std::string>());
+    if (!birth) return Ok();
+    // Adult from the 18th birthday (for 29 February, from 1 March).
+    const std::chrono::year_month_day born(*birth);
+    if (std::chrono::sys_days(born + std::chrono::years(18)) > Today()) {
       return Error{ErrorCode::kFailedPrecondition, "only adults may apply for this service",
                    "applicants"};
     }
     return Ok();
-  }
-
-  static std::string FormatDay(sys_days day) {
-    const std::chrono::year_month_day ymd(day);
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-    return buf;
   }
 
   // An automatic application after its submission row: completed with its document, rejected

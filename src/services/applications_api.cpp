@@ -12,12 +12,7 @@ using std::chrono::sys_days;
 constexpr size_t kMaxDepth = 8;
 
 std::string Day(const std::optional<sys_days>& day) {
-  if (!day) return {};
-  const std::chrono::year_month_day ymd(*day);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
+  return day ? FormatIsoDay(*day) : std::string();
 }
 
 Result<json> Body(const http::Request& request) {

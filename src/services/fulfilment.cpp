@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <future>
 #include <optional>
 #include <set>
 #include <system_error>
+
+#include "ulus/core/clock.hpp"
 
 namespace ulus::services::fulfilment {
 namespace {
@@ -15,17 +16,6 @@ using nlohmann::json;
 
 // Records of a registry reached through references, read one by one: a person refers to a few.
 constexpr size_t kMaxLinkedRecords = 20;
-
-bool IsDate(const std::string& text) {
-  if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
-  int y = 0;
-  unsigned m = 0;
-  unsigned d = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2u-%2u", &y, &m, &d) != 3) return false;
-  return std::chrono::year_month_day(std::chrono::year(y), std::chrono::month(m),
-                                     std::chrono::day(d))
-      .ok();
-}
 
 std::string_view TypeName(documents::FieldType type) {
   switch (type) {
@@ -483,7 +473,7 @@ Result<json> CheckForm(const ServiceDefinition& service, const json& form) {
     } else {
       if (!value.is_string()) return Error::InvalidArgument(name + " is text", where);
       const auto text = value.get<std::string>();
-      if (f->type == "date" && !IsDate(text)) {
+      if (f->type == "date" && !ParseIsoDay(text)) {
         return Error::InvalidArgument(name + " is a date YYYY-MM-DD", where);
       }
       if (text.size() > f->max_length) {

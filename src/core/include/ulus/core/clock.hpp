@@ -3,7 +3,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace ulus {
 
@@ -39,6 +41,10 @@ class ManualClock final : public Clock {
 
 // RFC 3339 UTC with millisecond precision: "2026-11-22T11:26:27.123Z".
 std::string FormatRfc3339(TimePoint t);
+// A calendar day as ISO 8601 "YYYY-MM-DD", and back: nullopt unless the text is exactly that
+// form and names a real day (no 30 February).
+std::string FormatIsoDay(std::chrono::sys_days day);
+std::optional<std::chrono::sys_days> ParseIsoDay(std::string_view text);
 // Microseconds since the Unix epoch, the form timestamps take in the stores.
 int64_t ToUnixMicros(TimePoint t);
 TimePoint FromUnixMicros(int64_t micros);
