@@ -54,6 +54,7 @@ struct Shared {
   identity::OidcProvider& oidc;
   identity::AccountDirectory& accounts;
   ApplicationsApiOptions options;
+  ServiceDirectory directory{service.catalogue(), options.country};
 
   std::string Language(const http::Request& request) const {
     auto lang = request.Query("lang").value_or("");
@@ -154,13 +155,7 @@ struct Shared {
     return task;
   }
 
-  const ServiceDefinition* FindService(std::string_view id) const {
-    if (const auto* s = service.catalogue().Find(id)) return s;
-    for (const auto& s : service.catalogue().services()) {
-      if (ServiceUuid(options.country, s.id) == id) return &s;
-    }
-    return nullptr;
-  }
+  const ServiceDefinition* FindService(std::string_view id) const { return directory.Find(id); }
 
   // The open applications an actor has a next step on: their agencies' (officer) or their own
   // waiting for information (applicant).

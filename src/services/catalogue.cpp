@@ -55,6 +55,7 @@ std::optional<Applicants> ApplicantsFromName(std::string_view name) {
 // Terms in sorted order with their postings, so a query word finds every term it begins with by
 // one binary search.
 struct Catalogue::Index {
+  std::map<std::string, uint32_t, std::less<>> by_id;  // every application looks its service up
   std::vector<std::pair<std::string, std::vector<Posting>>> terms;
   std::vector<std::string> sort_keys;  // per service: its first title, folded, for ordering
 };
@@ -133,6 +134,7 @@ Result<std::unique_ptr<Catalogue>> Catalogue::Build(std::vector<ServiceDefinitio
   };
   for (uint32_t i = 0; i < services.size(); ++i) {
     const auto& s = services[i];
+    index->by_id.emplace(s.id, i);
     for (const auto& [lang, text] : s.title) add(i, text, kTitleWeight);
     for (const auto& [lang, words] : s.keywords) {
       for (const auto& w : words) add(i, w, kKeywordWeight);
@@ -210,10 +212,8 @@ CataloguePage Catalogue::Search(const CatalogueQuery& query) const {
 }
 
 const ServiceDefinition* Catalogue::Find(std::string_view id) const {
-  for (const auto& s : services_) {
-    if (s.id == id) return &s;
-  }
-  return nullptr;
+  auto it = index_->by_id.find(id);
+  return it == index_->by_id.end() ? nullptr : &services_[it->second];
 }
 
 const std::vector<ServiceDefinition>& Catalogue::services() const {

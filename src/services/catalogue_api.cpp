@@ -112,6 +112,25 @@ std::string ServiceUuid(std::string_view country, std::string_view service_id) {
   return out;
 }
 
+ServiceDirectory::ServiceDirectory(const Catalogue& catalogue, std::string country)
+    : catalogue_(catalogue), country_(std::move(country)) {
+  for (const auto& s : catalogue.services()) {
+    by_uuid_.emplace(ServiceUuid(country_, s.id), &s);
+    by_eform_.emplace(EFormUuid(country_, s.id), &s);
+  }
+}
+
+const ServiceDefinition* ServiceDirectory::Find(std::string_view id) const {
+  if (const auto* s = catalogue_.Find(id)) return s;
+  auto it = by_uuid_.find(id);
+  return it == by_uuid_.end() ? nullptr : it->second;
+}
+
+const ServiceDefinition* ServiceDirectory::FindByEForm(std::string_view eform_id) const {
+  auto it = by_eform_.find(eform_id);
+  return it == by_eform_.end() ? nullptr : it->second;
+}
+
 void MountCatalogueApi(http::Router& router, const Catalogue& catalogue,
                        CatalogueApiOptions options) {
   const auto shared = std::make_shared<const CatalogueApiOptions>(std::move(options));
@@ -122,13 +141,8 @@ void MountCatalogueApi(http::Router& router, const Catalogue& catalogue,
     }
     return shared->languages.empty() ? std::string("en") : shared->languages.front();
   };
-  auto find = [&catalogue, shared](std::string_view id) -> const ServiceDefinition* {
-    if (const auto* s = catalogue.Find(id)) return s;
-    for (const auto& s : catalogue.services()) {
-      if (ServiceUuid(shared->country, s.id) == id) return &s;
-    }
-    return nullptr;
-  };
+  const auto directory = std::make_shared<const ServiceDirectory>(catalogue, shared->country);
+  auto find = [directory](std::string_view id) { return directory->Find(id); };
 
   router.Add(
       http::Method::get, "/services/v1/catalogue",
@@ -218,12 +232,7 @@ void MountCatalogueApi(http::Router& router, const Catalogue& catalogue,
 
   // The e-form of each service (GovStack's eForms): one per service, its id a UUID derived
   // like the service's, its schema JSON Schema of the entries.
-  auto form_of = [&catalogue, shared](std::string_view form_id) -> const ServiceDefinition* {
-    for (const auto& s : catalogue.services()) {
-      if (EFormUuid(shared->country, s.id) == form_id) return &s;
-    }
-    return nullptr;
-  };
+  auto form_of = [directory](std::string_view form_id) { return directory->FindByEForm(form_id); };
   router.Add(http::Method::get, "/services/{serviceId}/eForms",
              [shared, language, find](http::Request& request) -> Result<http::Response> {
                const auto* s = find(request.Param("serviceId"));

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ulus/http/router.hpp"
@@ -24,6 +26,24 @@ struct CatalogueApiOptions {
 // `catalogue` must outlive the router.
 void MountCatalogueApi(http::Router& router, const Catalogue& catalogue,
                        CatalogueApiOptions options);
+
+// The catalogue's services by the pack's id, by their GovStack serviceId and by their eFormId.
+// The UUIDs are computed once here rather than for every service on every request. Immutable;
+// `catalogue` must outlive it.
+class ServiceDirectory {
+ public:
+  ServiceDirectory(const Catalogue& catalogue, std::string country);
+  // By the pack's id or the GovStack serviceId.
+  [[nodiscard]] const ServiceDefinition* Find(std::string_view id) const;
+  [[nodiscard]] const ServiceDefinition* FindByEForm(std::string_view eform_id) const;
+  [[nodiscard]] const std::string& country() const { return country_; }
+
+ private:
+  const Catalogue& catalogue_;
+  std::string country_;
+  std::map<std::string, const ServiceDefinition*, std::less<>> by_uuid_;
+  std::map<std::string, const ServiceDefinition*, std::less<>> by_eform_;
+};
 
 // The GovStack serviceId of a service: a name-based UUID (RFC 9562 version 8, from SHA-256 of
 // "ulus:service:<country>:<id>"), the same on every start and every replica.
