@@ -156,8 +156,10 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
   ULUS_TRY(platform->OpenDocuments(options, router));
   ULUS_TRY(platform->OpenCatalogue(options, router));
   ULUS_TRY(platform->OpenApplications(options, router));
+  ULUS_TRY(platform->OpenPortal(router));
   platform->address_ = options.server.address;
   ULUS_ASSIGN_OR_RETURN(platform->server_, http::Server::Create(options.server, std::move(router)));
+  platform->portal_->Attach(*platform->server_);
   platform->applications_->ExportMetrics(platform->server_->metrics());
   return platform;
 }
@@ -323,12 +325,56 @@ Status Platform::OpenApplications(const PlatformOptions& options, http::Router& 
   }
   app_options.max_attachment_bytes =
       std::min(app_options.max_attachment_bytes, options.server.body_limit);
+  registry_sources_ = sources;
+  consent_agreements_ = app_options.consent_agreements;
   ULUS_ASSIGN_OR_RETURN(
       applications_, services::ApplicationService::Open(*db_, *catalogue_, *documents_, *exchange_,
                                                         std::move(sources), pack_->calendar.Days(),
                                                         std::move(desk), app_options));
   services::MountApplicationsApi(router, *applications_, dan_->oidc(), dan_->accounts(),
                                  {.country = pack_->code, .languages = pack_->languages});
+  return Ok();
+}
+
+Status Platform::OpenPortal(http::Router& router) {
+  portal::PortalParts parts;
+  parts.dan = dan_.get();
+  parts.applications = applications_.get();
+  parts.documents = documents_.get();
+  parts.exchange = exchange_.get();
+  parts.registries = registry_sources_;
+  parts.pack = pack_.get();
+  parts.consent_agreements = consent_agreements_;
+  parts.data_usage = [this](const std::string& national_id, size_t offset,
+                            size_t limit) -> Result<std::vector<portal::DataUse>> {
+    ULUS_ASSIGN_OR_RETURN(auto records, khur_->DataUsage(national_id, "", offset, limit));
+    std::vector<portal::DataUse> out;
+    out.reserve(records.size());
+    for (const auto& [node_agency, r] : records) {
+      portal::DataUse use{.at = r.at, .purpose = r.purpose, .officer = r.user_id};
+      use.institution = r.client;
+      if (auto client = exchange::ClientId::Parse(r.client, "client"); client.ok()) {
+        for (const auto& a : pack_->agencies) {
+          if (a.member_code == client->member.member_code &&
+              a.member_class == client->member.member_class) {
+            use.institution = a.code;
+          }
+        }
+      }
+      // The service is the registry's Khur service code, the last segment of its path.
+      const auto slash = r.service.rfind('/');
+      const std::string code = slash == std::string::npos ? r.service : r.service.substr(slash + 1);
+      use.registry = code;
+      for (const auto& schema : pack_->registries) {
+        if (exchange::ServiceCodeForRegistry(schema.name) == code) use.registry = schema.name;
+      }
+      out.push_back(std::move(use));
+    }
+    return out;
+  };
+  ULUS_ASSIGN_OR_RETURN(portal_, portal::Portal::Open(*db_, std::move(parts),
+                                                      {.origin = issuer_, .secure_cookies = tls_}));
+  portal_->Mount(router);
   return Ok();
 }
 

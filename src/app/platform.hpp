@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,7 @@
 #include "ulus/http/server.hpp"
 #include "ulus/identity/dan.hpp"
 #include "ulus/identity/messages.hpp"
+#include "ulus/portal/portal.hpp"
 #include "ulus/registry/agency_stores.hpp"
 #include "ulus/registry/catalog.hpp"
 #include "ulus/registry/pack.hpp"
@@ -85,6 +87,8 @@ class Platform {
   // Applications: pulls through the node of the pack's platform subsystem, documents from the
   // documents part, codes for one-stop centre filings through Dan's messages.
   Status OpenApplications(const PlatformOptions& options, http::Router& router);
+  // The citizen portal and the officer workspace over the parts above.
+  Status OpenPortal(http::Router& router);
   // Finishes automatic applications a crash or an unreachable node left unfinished, now and
   // every minute until Stop().
   void RunResumer();
@@ -105,6 +109,9 @@ class Platform {
   std::unique_ptr<services::Catalogue> catalogue_;
   std::unique_ptr<services::KhurExchange> exchange_;
   std::unique_ptr<services::ApplicationService> applications_;
+  std::vector<services::RegistrySource> registry_sources_;
+  std::map<std::string, std::string, std::less<>> consent_agreements_;
+  std::unique_ptr<portal::Portal> portal_;
   std::thread resumer_;
   std::mutex resumer_mutex_;
   std::condition_variable resumer_wake_;

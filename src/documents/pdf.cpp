@@ -782,3 +782,46 @@ Result<std::string> RenderPdf(const PdfPage& page) {
 }
 
 }  // namespace ulus::documents
+
+namespace ulus::documents {
+
+Result<std::string> RenderQrSvg(std::string_view payload, std::string_view title) {
+  ULUS_ASSIGN_OR_RETURN(QrCode qr, EncodeQr(payload, "payload"));
+  const int w = qr.code->width;
+  const int side = w + 2 * static_cast<int>(kQuietZone);
+  // One path of horizontal runs: a few thousand short commands even for the largest codes,
+  // instead of a rectangle per module.
+  std::string path;
+  for (int y = 0; y < w; ++y) {
+    const unsigned char* row = qr.code->data + static_cast<ptrdiff_t>(y) * w;
+    for (int x = 0; x < w;) {
+      if ((row[x] & 1U) == 0) {
+        ++x;
+        continue;
+      }
+      int run = 1;
+      while (x + run < w && (row[x + run] & 1U) != 0) ++run;
+      path += "M" + std::to_string(x + static_cast<int>(kQuietZone)) + " " +
+              std::to_string(y + static_cast<int>(kQuietZone)) + "h" + std::to_string(run) +
+              "v1h-" + std::to_string(run) + "z";
+      x += run;
+    }
+  }
+  std::string escaped;
+  for (const char c : title) {
+    switch (c) {
+      case '&': escaped += "&amp;"; break;
+      case '<': escaped += "&lt;"; break;
+      case '>': escaped += "&gt;"; break;
+      case '"': escaped += "&quot;"; break;
+      default: escaped += c;
+    }
+  }
+  const std::string n = std::to_string(side);
+  return "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + n + " " + n +
+         "\" role=\"img\" aria-label=\"" + escaped +
+         "\" shape-rendering=\"crispEdges\"><rect width=\"" + n + "\" height=\"" + n +
+         "\" fill=\"#fff\"/><path fill=\"#000\" d=\"" + path + "\"/></svg>";
+}
+
+}  // namespace ulus::documents

@@ -309,6 +309,63 @@ std::optional<PeerCertificate> VerifiedPeer(const SSL* ssl) {
 
 // The part of a connection the server reaches from other threads: both calls post to the
 // connection's strand.
+// Routes `request` to its handler and answers: 404 or 405 (with Allow) when no route takes it,
+// the handler's answer, or its error as problem+json. Internal errors and exceptions are logged
+// with `request_id` and answered without their details. `route` gets the matched pattern;
+// `keep_alive` is cleared for a path too malformed to trust the stream after.
+Response RouteRequest(const Router& router, Request& request, std::string_view request_id,
+                      std::string_view& route, bool* keep_alive) {
+  const auto path = request.path();
+  if (!IsAcceptablePath(path)) {
+    if (keep_alive != nullptr) *keep_alive = false;
+    return Problem(Status::bad_request,
+                   "the request path has an invalid percent-encoding or a control character");
+  }
+  auto match = router.Find(request.method(), path);
+  if (match.handler == nullptr) {
+    if (match.allowed.empty()) {
+      return Problem(Status::not_found, "no resource at this path", path);
+    }
+    auto response = Problem(
+        Status::method_not_allowed,
+        "this resource does not support " + std::string(MethodLabel(request.method())), path);
+    std::string allow;
+    for (const auto m : match.allowed) {
+      if (!allow.empty()) allow += ", ";
+      allow += MethodLabel(m);
+    }
+    response.headers.emplace_back("Allow", std::move(allow));
+    return response;
+  }
+  route = match.pattern;
+  request.SetParams(std::move(match.params));
+  request.SetRoutePattern(match.pattern);
+  const auto internal = [&] {
+    return Problem(Error::Internal("an internal error occurred; quote request id " +
+                                   std::string(request_id) + " when reporting it"),
+                   path);
+  };
+  try {
+    auto result = (*match.handler)(request);
+    if (result.ok()) return std::move(result).value();
+    const Error& error = result.error();
+    if (error.code == ErrorCode::kInternal) {
+      // Internal details are for the operators' logs, not for the client.
+      spdlog::error("http: {} {} failed (request {}): {}", MethodLabel(request.method()), route,
+                    request_id, error.message);
+      return internal();
+    }
+    return Problem(error, path);
+  } catch (const std::exception& e) {
+    spdlog::error("http: {} {} threw (request {}): {}", MethodLabel(request.method()), route,
+                  request_id, e.what());
+  } catch (...) {
+    spdlog::error("http: {} {} threw a non-exception (request {})", MethodLabel(request.method()),
+                  route, request_id);
+  }
+  return internal();
+}
+
 class SessionBase {
  public:
   virtual ~SessionBase() = default;
@@ -511,7 +568,11 @@ class ServerImpl final : public Server {
 
   // Used by sessions.
   [[nodiscard]] const ServerOptions& options() const { return options_; }
-  [[nodiscard]] const Router& router() const { return router_; }
+  [[nodiscard]] const Router& router() const override { return router_; }
+  [[nodiscard]] Response Dispatch(Request& request) const override {
+    std::string_view route;
+    return RouteRequest(router_, request, NewRequestId(), route, nullptr);
+  }
   [[nodiscard]] bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
   RequestMetrics& request_metrics() { return request_metrics_; }
   Metrics::Gauge& in_flight() { return in_flight_; }
@@ -801,54 +862,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   Response Dispatch(Request& request) {
-    const auto path = request.path();
-    if (!IsAcceptablePath(path)) {
-      keep_alive_ = false;
-      return Problem(Status::bad_request,
-                     "the request path has an invalid percent-encoding or a control character");
-    }
-    auto match = server_.router().Find(request.method(), path);
-    if (match.handler == nullptr) {
-      if (match.allowed.empty()) {
-        return Problem(Status::not_found, "no resource at this path", path);
-      }
-      auto response = Problem(
-          Status::method_not_allowed,
-          "this resource does not support " + std::string(MethodLabel(request.method())), path);
-      std::string allow;
-      for (const auto m : match.allowed) {
-        if (!allow.empty()) allow += ", ";
-        allow += MethodLabel(m);
-      }
-      response.headers.emplace_back("Allow", std::move(allow));
-      return response;
-    }
-    route_ = match.pattern;
-    request.SetParams(std::move(match.params));
-    request.SetRoutePattern(match.pattern);
-    try {
-      auto result = (*match.handler)(request);
-      if (result.ok()) return std::move(result).value();
-      const Error& error = result.error();
-      if (error.code == ErrorCode::kInternal) {
-        // Internal details are for the operators' logs, not for the client.
-        spdlog::error("http: {} {} failed (request {}): {}", MethodLabel(method_), route_,
-                      request_id_, error.message);
-        return Problem(Error::Internal("an internal error occurred; quote request id " +
-                                       request_id_ + " when reporting it"),
-                       path);
-      }
-      return Problem(error, path);
-    } catch (const std::exception& e) {
-      spdlog::error("http: {} {} threw (request {}): {}", MethodLabel(method_), route_, request_id_,
-                    e.what());
-    } catch (...) {
-      spdlog::error("http: {} {} threw a non-exception (request {})", MethodLabel(method_), route_,
-                    request_id_);
-    }
-    return Problem(Error::Internal("an internal error occurred; quote request id " + request_id_ +
-                                   " when reporting it"),
-                   path);
+    std::string_view route = kUnmatchedRoute;
+    auto response = RouteRequest(server_.router(), request, request_id_, route, &keep_alive_);
+    route_ = route;
+    return response;
   }
 
   // Serializes the head by hand into a reused buffer: cheaper than a beast response message,

@@ -27,7 +27,12 @@ Result<ApiCaller> AuthenticateApiCaller(const http::Request& request, OidcProvid
                  "sign in with Dan and send the access token (Authorization: Bearer ...)",
                  "Authorization"};
   }
-  ULUS_ASSIGN_OR_RETURN(auto info, oidc.VerifyAccessToken(*token));
+  return ApiCallerFromToken(*token, oidc, accounts, scope);
+}
+
+Result<ApiCaller> ApiCallerFromToken(std::string_view token, OidcProvider& oidc,
+                                     const AccountDirectory& accounts, std::string_view scope) {
+  ULUS_ASSIGN_OR_RETURN(auto info, oidc.VerifyAccessToken(token));
   ApiCaller caller;
   if (info.IsClientToken()) {
     caller.client_id = info.client_id;

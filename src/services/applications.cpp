@@ -92,6 +92,9 @@ const std::vector<store::Migration>& ApplicationMigrations() {
   static const std::vector<store::Migration> steps = {
       {1, "applications, their events, notices, attachments and desk codes",
        InDialect(std::string(kVersion1), false), InDialect(std::string(kVersion1), true)},
+      // An officer's own actions, newest first ("my actions" in the workspace).
+      {2, "events by actor", "CREATE INDEX svc_event_actor ON svc_event (actor, id);",
+       "CREATE INDEX svc_event_actor ON svc_event (actor, id);"},
   };
   return steps;
 }
@@ -793,6 +796,36 @@ Result<std::vector<ApplicationEvent>> ApplicationService::History(std::string_vi
                    .from_state = row.Text(4),
                    .to_state = row.Text(5),
                    .comment = row.Text(6)});
+  }
+  return out;
+}
+
+Result<std::vector<ActorEvent>> ApplicationService::ActionsOf(const Actor& officer, size_t limit,
+                                                              size_t offset) const {
+  if (officer.account.empty()) return std::vector<ActorEvent>{};
+  ULUS_ASSIGN_OR_RETURN(auto conn, impl_->db.Acquire());
+  // Officers' and desks' events are recorded under their account; both are listed.
+  const Value params[] = {"officer:" + officer.account, "desk:" + officer.account,
+                          static_cast<int64_t>(std::min(limit, kMaxPage)),
+                          static_cast<int64_t>(offset)};
+  ULUS_ASSIGN_OR_RETURN(
+      auto rows,
+      conn->Query("SELECT e.id, e.at, e.actor, e.action, e.from_state, e.to_state, e.comment, "
+                  "e.application, a.service FROM svc_event e JOIN svc_application a "
+                  "ON a.id = e.application WHERE e.actor IN ($1, $2) "
+                  "ORDER BY e.id DESC LIMIT $3 OFFSET $4",
+                  params));
+  std::vector<ActorEvent> out;
+  for (const auto& row : rows) {
+    out.push_back({.event = {.id = row.Int(0),
+                             .at = FromUnixMicros(row.Int(1)),
+                             .actor = row.Text(2),
+                             .action = row.Text(3),
+                             .from_state = row.Text(4),
+                             .to_state = row.Text(5),
+                             .comment = row.Text(6)},
+                   .application = row.Text(7),
+                   .service = row.Text(8)});
   }
   return out;
 }

@@ -69,6 +69,12 @@ class Server {
   // Blocks until Stop() has finished.
   virtual void Wait() = 0;
   virtual Metrics& metrics() = 0;
+  // The routes it serves, for a part that calls another in process (the portal exchanging a
+  // login code at Dan's token endpoint). Lookups are thread-safe.
+  [[nodiscard]] virtual const Router& router() const = 0;
+  // Answers `request` as if it had arrived on a connection (routing, problem+json for errors),
+  // without metrics or access logs. For in-process callers; thread-safe.
+  [[nodiscard]] virtual Response Dispatch(Request& request) const = 0;
 };
 
 }  // namespace ulus::http

@@ -62,6 +62,8 @@ class Dan {
   ConsentService& consent() { return *consent_; }
   Sessions& sessions() { return *sessions_; }
   AuditLog& audit() { return *audit_; }
+  // The platform's master key, for parts that keep secrets at rest (the portal's refresh tokens).
+  const crypto::MasterKey& master_key() const { return *master_; }
 
  private:
   Dan() = default;

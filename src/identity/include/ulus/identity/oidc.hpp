@@ -138,5 +138,8 @@ struct ApiCaller {
 // granted `scope` (a login at some other relying party does not open a part's API to it).
 Result<ApiCaller> AuthenticateApiCaller(const http::Request& request, OidcProvider& oidc,
                                         const AccountDirectory& accounts, std::string_view scope);
+// The same for a token held elsewhere (the portal keeps its users' tokens server-side).
+Result<ApiCaller> ApiCallerFromToken(std::string_view token, OidcProvider& oidc,
+                                     const AccountDirectory& accounts, std::string_view scope);
 
 }  // namespace ulus::identity

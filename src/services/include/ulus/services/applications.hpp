@@ -74,6 +74,13 @@ struct ApplicationEvent {
   std::string comment;
 };
 
+// An event with the application it belongs to: an officer's own actions.
+struct ActorEvent {
+  ApplicationEvent event;
+  std::string application;
+  std::string service;
+};
+
 // A line of the applicant's inbox: every change of their applications.
 struct Notice {
   int64_t id = 0;
@@ -254,6 +261,9 @@ class ApplicationService {
   Result<std::vector<ApplicationEvent>> History(std::string_view id, const Actor& actor) const;
   // The applicant's applications, newest first.
   Result<std::vector<Application>> Mine(const Actor& applicant, size_t limit, size_t offset) const;
+  // What an officer or desk clerk did themselves, newest first, across agencies.
+  Result<std::vector<ActorEvent>> ActionsOf(const Actor& officer, size_t limit,
+                                            size_t offset) const;
   // An agency's open applications by state deadline, oldest first (the officer's inbox).
   Result<std::vector<Application>> Inbox(const InboxQuery& query, const Actor& officer) const;
 
