@@ -49,7 +49,8 @@ int Serve(const PlatformOptions& options, bool greet) {
     const auto& issuer = (*platform)->issuer();
     std::printf(
         "\nUlus is running.\n"
-        "  platform API      %s/\n"
+        "  citizen portal    %s/\n"
+        "  officer workspace %s/work\n"
         "  log in (Dan)      %s/dan/login\n"
         "  OpenID Connect    %s/.well-known/openid-configuration\n"
         "  health            %s/healthz\n"
@@ -62,8 +63,8 @@ int Serve(const PlatformOptions& options, bool greet) {
         "  service catalogue %s/services/v1/catalogue?q=\n"
         "  verify a document %s/verify\n\n"
         "Khur nodes (agency systems call http://127.0.0.1:<client>/r1/...):\n",
-        base.c_str(), issuer.c_str(), issuer.c_str(), base.c_str(), base.c_str(), base.c_str(),
-        options.database_url.empty() ? options.data_dir.c_str() : "PostgreSQL",
+        issuer.c_str(), issuer.c_str(), issuer.c_str(), issuer.c_str(), base.c_str(), base.c_str(),
+        base.c_str(), options.database_url.empty() ? options.data_dir.c_str() : "PostgreSQL",
         options.data_dir.c_str(), base.c_str(), base.c_str(), base.c_str(), base.c_str());
     for (const auto& node : (*platform)->khur().nodes()) {
       std::printf("  %-8s %-40s client %u  node (mTLS) %u\n", node.agency.c_str(),

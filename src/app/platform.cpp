@@ -383,6 +383,9 @@ void Platform::RunResumer() {
   for (bool first = true; !stopping_; first = false) {
     lock.unlock();
     try {
+      if (auto swept = portal_->Sweep(); !swept.ok()) {
+        spdlog::warn("ended portal sessions wait: {}", swept.error().message);
+      }
       if (auto done = applications_->ResumePending(first); !done.ok()) {
         spdlog::warn("unfinished applications wait: {}", done.error().message);
       } else if (*done > 0) {

@@ -41,6 +41,9 @@ Result<Form> Form::Parse(std::string_view body) {
     if (!key || !value) {
       return Error::InvalidArgument("the form has a malformed %-escape");
     }
+    if (!IsUtf8(*key) || !IsUtf8(*value)) {
+      return Error::InvalidArgument("the form is not UTF-8 text");
+    }
     form.pairs_.emplace_back(std::move(*key), std::move(*value));
   }
   return form;

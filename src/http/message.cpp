@@ -83,8 +83,11 @@ std::optional<std::string> Request::Query(std::string_view name) const {
     const auto key = PercentDecode(raw_key, true);
     if (!key || *key != name) continue;
     if (eq == std::string_view::npos) return std::string();
-    // A malformed value is treated as absent: the handler cannot act on it either way.
-    return PercentDecode(pair.substr(eq + 1), true);
+    // A malformed value, or one that is not UTF-8 text, is treated as absent: the handler cannot
+    // act on it either way.
+    auto value = PercentDecode(pair.substr(eq + 1), true);
+    if (value && !IsUtf8(*value)) return std::nullopt;
+    return value;
   }
   return std::nullopt;
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "ulus/http/form.hpp"
 #include "ulus/http/message.hpp"
 
 namespace ulus::http {
@@ -86,6 +87,28 @@ TEST(Request, DecodesQueryParameters) {
   EXPECT_EQ(r.Query("x"), "1");
   EXPECT_EQ(r.Query("missing"), std::nullopt);
   EXPECT_EQ(r.Query("bad"), std::nullopt);
+}
+
+TEST(Request, QueryValuesThatAreNotUtf8AreAbsent) {
+  const Request r(JsonRequest("", "", "/s?ok=%D0%90&latin1=%FF&surrogate=%ED%A0%80&cut=%D0"), "");
+  EXPECT_EQ(r.Query("ok"), "\xD0\x90");
+  EXPECT_EQ(r.Query("latin1"), std::nullopt);
+  EXPECT_EQ(r.Query("surrogate"), std::nullopt);
+  EXPECT_EQ(r.Query("cut"), std::nullopt);
+}
+
+TEST(Form, RefusesWhatIsNotUtf8Text) {
+  // A value that is not text would be stored, then fail wherever it is put into JSON.
+  for (const auto* body :
+       {"a=%FF", "a=%C0%80", "a=%ED%A0%80", "a=%F4%90%80%80", "%FF=x", "a=%E2%82"}) {
+    const auto form = Form::Parse(body);
+    ASSERT_FALSE(form.ok()) << body;
+    EXPECT_EQ(form.error().code, ErrorCode::kInvalidArgument) << body;
+  }
+  const auto good = Form::Parse("a=%D0%9C%D3%A9%D0%BD&b=%F0%9F%98%80&c=%E2%82%AC");
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->Value("a"), "\xD0\x9C\xD3\xA9\xD0\xBD");
+  EXPECT_EQ(good->Value("b"), "\xF0\x9F\x98\x80");
 }
 
 TEST(Request, TakesThePathFromAbsoluteFormTargets) {

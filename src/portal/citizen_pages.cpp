@@ -2,6 +2,7 @@
 // tracker, notices and consents.
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <future>
 
@@ -49,11 +50,17 @@ std::string Pager(const Lang& lang, std::string_view base, size_t page, bool mor
   return html + "</p></nav>";
 }
 
+// A value as a form field holds it.
 std::string ValueText(const json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_null()) return "";
-  if (value.is_boolean()) return value.get<bool>() ? "✓" : "✗";
   return value.dump();
+}
+
+// A value as a person reads it: yes and no in words.
+std::string ShownValue(const Lang& lang, const json& value) {
+  if (value.is_boolean()) return std::string(lang(value.get<bool>() ? t::kYes : t::kNo));
+  return ValueText(value);
 }
 
 std::string IsoDay(std::chrono::sys_days day) {
@@ -61,6 +68,17 @@ std::string IsoDay(std::chrono::sys_days day) {
 }
 
 }  // namespace
+
+// The application's version a form was rendered with: a stale form is refused, not applied.
+Result<int64_t> VersionOf(const http::Form& form) {
+  const auto text = form.Value("version");
+  int64_t version = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+  if (ec != std::errc() || end != text.data() + text.size() || version <= 0) {
+    return Error::InvalidArgument("the form lost the application's version", "version");
+  }
+  return version;
+}
 
 std::string ActionText(const Lang& lang, std::string_view action) {
   static constexpr std::pair<std::string_view, Text> kActions[] = {
@@ -138,7 +156,7 @@ std::string Portal::Impl::FormFields(const Lang& lang,
     if (field.type == "boolean") {
       html += "<label class=\"check\" for=\"" + Escape(id) + "\"><input type=\"checkbox\" id=\"" +
               Escape(id) + "\" name=\"" + Escape(name) + "\" value=\"true\"" +
-              (value == "✓" ? " checked" : "") + ">" + Escape(label) + "</label>";
+              (value == "true" ? " checked" : "") + ">" + Escape(label) + "</label>";
       continue;
     }
     html += "<label for=\"" + Escape(id) + "\">" + Escape(label);
@@ -150,7 +168,6 @@ std::string Portal::Impl::FormFields(const Lang& lang,
     html += "<input type=\"" + type + "\" id=\"" + Escape(id) + "\" name=\"" + Escape(name) +
             "\" value=\"" + Escape(value) + "\"";
     if (field.required) html += " required";
-    if (type == "text") html += " maxlength=\"" + std::to_string(field.max_length) + "\"";
     if (type == "number") html += " step=\"1\"";
     html += ">";
   }
@@ -211,7 +228,7 @@ std::string Portal::Impl::EntriesList(const Lang& lang, const services::ServiceD
         if (f.name == name) label = Translate(f.label, lang.code);
       }
     }
-    html += "<dt>" + Escape(label) + "</dt><dd>" + Escape(ValueText(value)) + "</dd>";
+    html += "<dt>" + Escape(label) + "</dt><dd>" + Escape(ShownValue(lang, value)) + "</dd>";
   }
   return html + "</dl>";
 }
@@ -375,6 +392,16 @@ Result<http::Response> Portal::Impl::ApplyPost(Context& c) {
                                   .form = *entries,
                                   .consent_token = {},
                                   .idempotency_key = form.Value("key")};
+  // The e-form's required entries are checked before consent is given: a form sent back for a
+  // missing entry must not leave a consent behind.
+  for (const auto& field : service->form) {
+    if (field.required && field.type != "boolean" && !entries->contains(field.name)) {
+      return again(Error::InvalidArgument(Translate(field.label, c.lang.code) + ": " +
+                                              std::string(c.lang(t::kRequired)),
+                                          field.name),
+                   *entries);
+    }
+  }
   if (const auto agreement = parts.consent_agreements.find(service->id);
       agreement != parts.consent_agreements.end()) {
     if (form.Value("consent") != "yes") {
@@ -466,6 +493,8 @@ Result<http::Response> Portal::Impl::ApplicationPage(Context& c) {
     }
   }
   body += EntriesList(lang, s, a.form, t::kYourEntries);
+  ULUS_ASSIGN_OR_RETURN(auto attachments, parts.applications->Attachments(a.id, actor));
+  body += AttachmentsList(lang, attachments, "/my/applications/" + a.id);
   if (a.state == ApplicationState::kInformationRequested) {
     body += "<h2>" + std::string(lang(t::kRespond)) + "</h2><form method=\"post\">" +
             CsrfField(c.viewer) +
@@ -502,10 +531,7 @@ Result<http::Response> Portal::Impl::ApplicationPost(Context& c) {
     return Error::InvalidArgument("unknown action", "action");
   }
   action.comment = form.Value("comment");
-  int64_t version = 0;
-  const auto v = form.Value("version");
-  std::from_chars(v.data(), v.data() + v.size(), version);
-  action.expected_version = version;
+  ULUS_ASSIGN_OR_RETURN(action.expected_version, VersionOf(form));
   if (action.name == "respond") {
     if (const auto* s = parts.applications->catalogue().Find(a.service)) {
       ULUS_ASSIGN_OR_RETURN(action.form, ReadFormFields(form, s->form, "form."));
@@ -513,6 +539,46 @@ Result<http::Response> Portal::Impl::ApplicationPost(Context& c) {
   }
   ULUS_TRY(parts.applications->Act(id, action, actor));
   return Redirect("/my/applications/" + id);
+}
+
+std::string Portal::Impl::AttachmentsList(const Lang& lang,
+                                          const std::vector<services::Attachment>& list,
+                                          std::string_view base) const {
+  if (list.empty()) return {};
+  std::string html = "<h2>" + std::string(lang(t::kAttachments)) + "</h2><ul class=\"plain\">";
+  for (const auto& a : list) {
+    html += "<li>" + Link(std::string(base) + "/attachments/" + a.id, a.name) + " <small>(" +
+            Escape(a.media_type) + ", " + std::to_string((a.size + 1023) / 1024) + " KiB, " +
+            Escape(LocalTime(a.at)) + ")</small></li>";
+  }
+  return html + "</ul>";
+}
+
+Result<http::Response> Portal::Impl::AttachmentDownload(Context& c) {
+  const bool work = c.request->path().starts_with("/work/");
+  identity::ApiCaller caller;
+  if (work) {
+    ULUS_ASSIGN_OR_RETURN(caller, RequireOfficer(c));
+  } else {
+    ULUS_ASSIGN_OR_RETURN(caller, CallerOf(c, "services"));
+  }
+  const auto actor = ActorOf(caller);
+  const std::string id(c.request->Param("id"));
+  ULUS_ASSIGN_OR_RETURN(auto a, parts.applications->Get(id, actor));
+  // Each area serves only its own: the applicant's pages, or the agency's officers.
+  if (work ? !actor.IsOfficerOf(a.agency) : a.applicant != caller.national_id) {
+    return Error::NotFound("no such application");
+  }
+  ULUS_ASSIGN_OR_RETURN(
+      auto file, parts.applications->AttachmentBytes(id, c.request->Param("attachment"), actor));
+  auto response = http::Response::Text(std::move(file.second), file.first.media_type);
+  response.headers.emplace_back(
+      "Content-Disposition",
+      "attachment; filename=\"attachment\"; filename*=UTF-8''" + http::FormEncode(file.first.name));
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response.headers.emplace_back("Content-Security-Policy", "sandbox");
+  response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
 }
 
 // --- documents ------------------------------------------------------------------------------
@@ -588,11 +654,11 @@ Result<http::Response> Portal::Impl::DocumentPage(Context& c) {
     body += "<div class=\"qr\">" + *svg + "</div><p>" + std::string(lang(t::kQrHelp)) + "</p>";
   }
   ULUS_ASSIGN_OR_RETURN(auto checks, parts.documents->Verifications(d.id, 20));
-  body += "<h2>" + std::string(lang(t::kVerifications)) + ": " + std::to_string(checks.size()) +
-          "</h2>";
+  body += "<h2>" + std::string(lang(t::kLatestVerifications)) + "</h2>";
   if (!checks.empty()) {
-    body += "<table><thead><tr><th>" + std::string(lang(t::kWhen)) +
-            "</th><th>channel</th><th>verdict</th></tr></thead><tbody>";
+    body += "<table><thead><tr><th>" + std::string(lang(t::kWhen)) + "</th><th>" +
+            std::string(lang(t::kChannel)) + "</th><th>" + std::string(lang(t::kVerdict)) +
+            "</th></tr></thead><tbody>";
     for (const auto& v : checks) {
       body += "<tr><td>" + Escape(LocalTime(v.at)) + "</td><td>" + Escape(v.channel) + "</td><td>" +
               Escape(v.verdict) + "</td></tr>";
@@ -617,78 +683,122 @@ Result<http::Response> Portal::Impl::DocumentPdf(Context& c) {
 
 // --- my data and who used it ----------------------------------------------------------------
 
-Result<http::Response> Portal::Impl::MyData(Context& c) {
-  ULUS_ASSIGN_OR_RETURN(auto caller, CallerOf(c, "national_id"));
-  const auto& lang = c.lang;
-  const std::string subject = caller.national_id;
-  // Every registry that names its subject, read at once; registries reached only through a
-  // reference (an address) in a second round.
-  struct Section {
-    const services::RegistrySource* source = nullptr;
-    Result<services::Pulled> pulled = Error::Unavailable("not read");
-    bool consent_bound = false;
+MyDataSnapshot Portal::Impl::ReadMyData(const std::string& subject) {
+  MyDataSnapshot snapshot{.read_at = clock.Now(), .sections = {}};
+  // The reads to make: every registry that names its subject, at most kParallelReads at a time
+  // (a page view must not start a thread per registry).
+  struct Read {
+    const services::RegistrySource* source;
+    std::string field;
+    std::string value;
   };
-  std::vector<Section> sections;
-  const auto pull = [&](const services::RegistrySource* source, std::string field,
-                        std::string value) {
-    return std::async(std::launch::async,
-                      [this, source, field = std::move(field), value = std::move(value), subject] {
-                        return parts.exchange->Pull({.registry = source,
-                                                     .field = field,
-                                                     .value = value,
-                                                     .subject = subject,
-                                                     .purpose = "portal:my-data",
-                                                     .user_id = "citizen",
-                                                     .consent_token = {}});
-                      });
+  const auto read_all = [&](const std::vector<Read>& reads) {
+    std::vector<Result<services::Pulled>> out(reads.size(), Error::Unavailable("not read"));
+    std::atomic<size_t> next{0};
+    const auto worker = [&] {
+      for (size_t i = next++; i < reads.size(); i = next++) {
+        out[i] = parts.exchange->Pull({.registry = reads[i].source,
+                                       .field = reads[i].field,
+                                       .value = reads[i].value,
+                                       .subject = subject,
+                                       .purpose = "portal:my-data",
+                                       .user_id = "citizen",
+                                       .consent_token = {}});
+      }
+    };
+    constexpr size_t kParallelReads = 4;
+    std::vector<std::future<void>> helpers;
+    for (size_t k = 1; k < std::min(kParallelReads, reads.size()); ++k) {
+      helpers.push_back(std::async(std::launch::async, worker));
+    }
+    worker();
+    for (auto& h : helpers) h.get();
+    return out;
   };
-  std::vector<std::future<Result<services::Pulled>>> first;
+  std::vector<Read> first;
   for (const auto& source : parts.registries) {
     if (source.subject_field.empty()) continue;
     if (source.consent_required) {
-      sections.push_back({.source = &source, .consent_bound = true});
-      first.emplace_back();
+      snapshot.sections.push_back({.source = &source, .consent_bound = true});
       continue;
     }
-    sections.push_back({.source = &source});
-    first.push_back(pull(&source, source.subject_field, subject));
+    snapshot.sections.push_back({.source = &source});
+    first.push_back({&source, source.subject_field, subject});
   }
-  for (size_t i = 0; i < sections.size(); ++i) {
-    if (first[i].valid()) sections[i].pulled = first[i].get();
+  auto pulled = read_all(first);
+  size_t k = 0;
+  for (auto& section : snapshot.sections) {
+    if (section.consent_bound) continue;
+    auto& result = pulled[k++];
+    section.ok = result.ok();
+    if (result.ok()) section.records = std::move(result->records);
   }
-  // References to registries without a subject: each record once.
-  std::vector<std::pair<const services::RegistrySource*, std::string>> refs;
-  for (const auto& section : sections) {
-    if (!section.pulled.ok()) continue;
-    for (const auto& record : section.pulled->records) {
+  // Registries reached only through a reference of a record above (an address), each once.
+  std::vector<Read> second;
+  for (const auto& section : snapshot.sections) {
+    for (const auto& record : section.records) {
       for (const auto& [field, target] : section.source->refs) {
         const auto it = std::find_if(parts.registries.begin(), parts.registries.end(),
                                      [&](const auto& r) { return r.name == target; });
         if (it == parts.registries.end() || !it->subject_field.empty()) continue;
         if (!record.contains(field) || !record[field].is_string()) continue;
-        const std::pair<const services::RegistrySource*, std::string> ref{
-            &*it, record[field].get<std::string>()};
-        if (std::find(refs.begin(), refs.end(), ref) == refs.end() && refs.size() < 20) {
-          refs.push_back(ref);
-        }
+        const std::string key = record[field].get<std::string>();
+        const bool seen = std::any_of(second.begin(), second.end(), [&](const Read& r) {
+          return r.source == &*it && r.value == key;
+        });
+        if (!seen && second.size() < 20) second.push_back({&*it, it->primary_key, key});
       }
     }
   }
-  std::vector<std::future<Result<services::Pulled>>> second;
-  for (const auto& [source, key] : refs) second.push_back(pull(source, source->primary_key, key));
-  for (size_t i = 0; i < refs.size(); ++i) {
-    auto pulled = second[i].get();
-    auto found = std::find_if(sections.begin(), sections.end(),
-                              [&](const Section& s) { return s.source == refs[i].first; });
-    if (found == sections.end()) {
-      sections.push_back({.source = refs[i].first, .pulled = std::move(pulled)});
-    } else if (found->pulled.ok() && pulled.ok()) {
-      for (auto& r : pulled->records) found->pulled->records.push_back(std::move(r));
+  auto referenced = read_all(second);
+  for (size_t i = 0; i < second.size(); ++i) {
+    auto found =
+        std::find_if(snapshot.sections.begin(), snapshot.sections.end(),
+                     [&](const RegistrySection& s) { return s.source == second[i].source; });
+    if (found == snapshot.sections.end()) {
+      snapshot.sections.push_back({.source = second[i].source});
+      found = std::prev(snapshot.sections.end());
+      found->ok = true;
+    }
+    if (!referenced[i].ok()) {
+      found->ok = false;
+      continue;
+    }
+    for (auto& r : referenced[i]->records) found->records.push_back(std::move(r));
+  }
+  return snapshot;
+}
+
+Result<http::Response> Portal::Impl::MyData(Context& c) {
+  ULUS_ASSIGN_OR_RETURN(auto caller, CallerOf(c, "national_id"));
+  const auto& lang = c.lang;
+  // A reload within a few minutes shows the same reads instead of making them again.
+  constexpr auto kKeepFor = std::chrono::minutes(5);
+  constexpr size_t kMaxKept = 2000;
+  const auto now = clock.Now();
+  std::optional<MyDataSnapshot> snapshot;
+  {
+    std::lock_guard lock(my_data_mu);
+    if (auto it = my_data.find(c.session->id);
+        it != my_data.end() && now - it->second.read_at < kKeepFor) {
+      snapshot = it->second;
     }
   }
+  if (!snapshot) {
+    snapshot = ReadMyData(caller.national_id);
+    std::lock_guard lock(my_data_mu);
+    if (my_data.size() >= kMaxKept) {
+      std::erase_if(my_data,
+                    [&](const auto& kept) { return now - kept.second.read_at >= kKeepFor; });
+      if (my_data.size() >= kMaxKept) my_data.clear();
+    }
+    my_data[c.session->id] = *snapshot;
+  }
 
-  std::string body = "<p>" + std::string(lang(t::kMyDataIntro)) + "</p>";
-  for (const auto& section : sections) {
+  std::string body = "<p>" + std::string(lang(t::kMyDataIntro)) + "</p><p>" +
+                     std::string(lang(t::kReadAt)) + " " + Escape(LocalTime(snapshot->read_at)) +
+                     "</p>";
+  for (const auto& section : snapshot->sections) {
     const auto* schema = parts.pack->FindRegistry(section.source->name);
     const std::string title = schema != nullptr
                                   ? std::string(registry::Localize(schema->title, lang.code))
@@ -699,15 +809,15 @@ Result<http::Response> Portal::Impl::MyData(Context& c) {
       body += "<p>" + std::string(lang(t::kConsentBound)) + "</p></section>";
       continue;
     }
-    if (!section.pulled.ok()) {
+    if (!section.ok) {
       body += "<p class=\"error\">" + std::string(lang(t::kUnavailable)) + "</p></section>";
       continue;
     }
-    if (section.pulled->records.empty()) {
+    if (section.records.empty()) {
       body += "<p>" + std::string(lang(t::kNoRecord)) + "</p></section>";
       continue;
     }
-    for (const auto& record : section.pulled->records) {
+    for (const auto& record : section.records) {
       body += "<table><thead><tr><th scope=\"col\">" + std::string(lang(t::kField)) +
               "</th><th scope=\"col\">" + std::string(lang(t::kValue)) +
               "</th></tr></thead><tbody>";
@@ -717,12 +827,12 @@ Result<http::Response> Portal::Impl::MyData(Context& c) {
           std::string label(registry::Localize(field.title, lang.code));
           if (label.empty()) label = field.name;
           body += "<tr><th scope=\"row\">" + Escape(label) + "</th><td>" +
-                  Escape(ValueText(record[field.name])) + "</td></tr>";
+                  Escape(ShownValue(lang, record[field.name])) + "</td></tr>";
         }
       } else {
         for (const auto& [name, value] : record.items()) {
-          body += "<tr><th scope=\"row\">" + Escape(name) + "</th><td>" + Escape(ValueText(value)) +
-                  "</td></tr>";
+          body += "<tr><th scope=\"row\">" + Escape(name) + "</th><td>" +
+                  Escape(ShownValue(lang, value)) + "</td></tr>";
         }
       }
       body += "</tbody></table>";
@@ -730,6 +840,25 @@ Result<http::Response> Portal::Impl::MyData(Context& c) {
     body += "</section>";
   }
   return Render(c, Area::kCitizen, std::string(lang(t::kMyData)), std::move(body));
+}
+
+// Why data was read, in words: the service and its application, or this portal's "my data"
+// page; the raw purpose stays visible for anything else.
+std::string Portal::Impl::PurposeHtml(const Lang& lang, std::string_view purpose) const {
+  if (purpose == "portal:my-data") return std::string(lang(t::kMyDataPurpose));
+  if (purpose.starts_with("services:")) {
+    const auto rest = purpose.substr(9);
+    const auto slash = rest.find('/');
+    const auto* s = parts.applications->catalogue().Find(rest.substr(0, slash));
+    if (s != nullptr) {
+      std::string html = Escape(Translate(s->title, lang.code));
+      if (slash != std::string_view::npos) {
+        html += " <small>(" + Escape(purpose) + ")</small>";
+      }
+      return html;
+    }
+  }
+  return Escape(purpose);
 }
 
 Result<http::Response> Portal::Impl::DataUsagePage(Context& c) {
@@ -751,10 +880,11 @@ Result<http::Response> Portal::Impl::DataUsagePage(Context& c) {
     for (const auto& u : uses) {
       const auto* schema = parts.pack->FindRegistry(u.registry);
       body +=
-          "<tr><td>" + Escape(LocalTime(u.at)) + "</td><td>" + Escape(u.institution) + "</td><td>" +
+          "<tr><td>" + Escape(LocalTime(u.at)) + "</td><td>" +
+          Escape(AgencyName(u.institution, lang.code)) + "</td><td>" +
           Escape(schema != nullptr ? std::string(registry::Localize(schema->title, lang.code))
                                    : u.registry) +
-          "</td><td>" + Escape(u.purpose) + "</td><td>" +
+          "</td><td>" + PurposeHtml(lang, u.purpose) + "</td><td>" +
           Escape(u.officer == "citizen" || u.officer.empty() ? std::string(lang(t::kSystemCitizen))
                                                              : u.officer) +
           "</td></tr>";

@@ -89,7 +89,8 @@ std::string_view LanguageName(std::string_view code) {
 void NavLink(std::string& html, std::string_view href, std::string_view label,
              std::string_view here) {
   const std::string_view path = here.substr(0, here.find('?'));
-  const bool current = path == href || (href != "/work" && href != "/" && path.starts_with(href));
+  const bool current =
+      path == href || (href != "/work" && href != "/" && path.starts_with(std::string(href) + "/"));
   html.append("<li><a href=\"").append(href).append("\"");
   if (current) html.append(" aria-current=\"page\"");
   html.append(">").append(Escape(label)).append("</a></li>");

@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <cstring>
+
 #include "portal_impl.hpp"
 #include "texts.hpp"
 #include "ulus/crypto/digest.hpp"
@@ -36,6 +39,17 @@ json UnverifiedClaims(std::string_view jwt) {
   return json::parse(bytes->begin(), bytes->end(), nullptr, false);
 }
 
+// "https://e-mongolia.mn:443/" and "https://e-mongolia.mn" are one origin.
+std::string NormalOrigin(std::string_view origin) {
+  std::string out(origin);
+  while (out.ends_with('/')) out.pop_back();
+  for (const auto& [scheme, port] : {std::pair{"https://", ":443"}, std::pair{"http://", ":80"}}) {
+    if (out.starts_with(scheme) && out.ends_with(port)) out.resize(out.size() - strlen(port));
+  }
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 Tokens TokensFrom(const json& body, TimePoint now) {
   Tokens tokens;
   tokens.access_token = body.value("access_token", "");
@@ -60,19 +74,25 @@ Result<std::unique_ptr<Portal>> Portal::Open(store::Database& db, PortalParts pa
     return Error::InvalidArgument("the portal needs Dan, applications, documents, Khur and a pack");
   }
   ULUS_TRY(store::Migrate(db, "portal", Migrations()));
+  options.origin = NormalOrigin(options.origin);
+  // Behind a proxy that ends TLS the platform itself speaks HTTP, but browsers see https.
+  if (options.origin.starts_with("https://")) options.secure_cookies = true;
   auto impl = std::make_unique<Impl>(db, std::move(parts), std::move(options), clock);
   impl->master = &impl->parts.dan->master_key();
   impl->languages = impl->parts.pack->languages;
   if (impl->languages.empty()) impl->languages.push_back("en");
   impl->cookie_name = impl->options.secure_cookies ? "__Host-ulus-portal" : "ulus-portal";
-  if (auto swept = impl->Sweep(); !swept.ok()) {
-    spdlog::warn("portal: old sessions stay for now: {}", swept.error().message);
-  }
+  impl->login_cookie_name =
+      impl->options.secure_cookies ? "__Host-ulus-portal-login" : "ulus-portal-login";
   return std::unique_ptr<Portal>(new Portal(std::move(impl)));
 }
 
 void Portal::Attach(const http::Server& server) {
   impl_->server = &server;
+}
+
+Result<size_t> Portal::Sweep() {
+  return impl_->Sweep();
 }
 
 void Portal::Mount(http::Router& router) {
@@ -82,7 +102,12 @@ void Portal::Mount(http::Router& router) {
   const auto page = [impl](PageFn fn) {
     return [impl, fn](http::Request& request) -> Result<http::Response> {
       Context context = impl->ContextOf(request);
-      auto result = (impl->*fn)(context);
+      Result<http::Response> result = Error::Internal("the page did not answer");
+      try {
+        result = (impl->*fn)(context);
+      } catch (const std::exception& e) {
+        result = Error::Internal(std::string("the page threw: ") + e.what());
+      }
       http::Response response =
           result.ok() ? std::move(result).value() : impl->ErrorPage(context, result.error());
       if (const auto chosen = request.Query("lang"); chosen && *chosen == context.lang.code) {
@@ -106,6 +131,8 @@ void Portal::Mount(http::Router& router) {
   router.Add(Method::get, "/my/applications", page(&Impl::MyApplications), doc);
   router.Add(Method::get, "/my/applications/{id}", page(&Impl::ApplicationPage), doc);
   router.Add(Method::post, "/my/applications/{id}", page(&Impl::ApplicationPost), doc);
+  router.Add(Method::get, "/my/applications/{id}/attachments/{attachment}",
+             page(&Impl::AttachmentDownload), doc);
   router.Add(Method::get, "/my/documents", page(&Impl::MyDocuments), doc);
   router.Add(Method::get, "/my/documents/{id}", page(&Impl::DocumentPage), doc);
   router.Add(Method::get, "/my/documents/{id}/pdf", page(&Impl::DocumentPdf), doc);
@@ -118,6 +145,8 @@ void Portal::Mount(http::Router& router) {
   router.Add(Method::get, "/work", page(&Impl::WorkInbox), work);
   router.Add(Method::get, "/work/applications/{id}", page(&Impl::WorkApplication), work);
   router.Add(Method::post, "/work/applications/{id}", page(&Impl::WorkAct), work);
+  router.Add(Method::get, "/work/applications/{id}/attachments/{attachment}",
+             page(&Impl::AttachmentDownload), work);
   router.Add(Method::get, "/work/desk", page(&Impl::DeskPage), work);
   router.Add(Method::post, "/work/desk", page(&Impl::DeskPost), work);
   router.Add(Method::get, "/work/actions", page(&Impl::MyActions), work);
@@ -127,9 +156,25 @@ void Portal::Mount(http::Router& router) {
   router.Add(Method::get, "/portal/callback",
              [impl](http::Request& r) -> Result<http::Response> {
                auto done = impl->Callback(r);
-               if (done.ok()) return done;
-               Context context = impl->ContextOf(r);
-               return impl->ErrorPage(context, done.error());
+               http::Response response;
+               if (done.ok()) {
+                 response = std::move(done).value();
+               } else {
+                 // A failed login is a page saying so, never a redirect back into another login
+                 // (with Dan's single sign-on that would loop).
+                 Context context = impl->ContextOf(r);
+                 Error error = done.error();
+                 if (error.code == ErrorCode::kUnauthenticated) {
+                   error.code = ErrorCode::kPermissionDenied;
+                 }
+                 response = impl->ErrorPage(context, error);
+               }
+               // The login in flight is spent either way.
+               response.headers.emplace_back(
+                   "Set-Cookie",
+                   http::SetCookie(impl->login_cookie_name, "",
+                                   {.secure = impl->options.secure_cookies, .max_age = 0}));
+               return response;
              },
              {{"summary", "Dan's redirect back after a login"}, {"tags", {"portal"}}});
   router.Add(Method::post, "/portal/logout",
@@ -153,28 +198,57 @@ void Portal::Mount(http::Router& router) {
 
 // --- login ---------------------------------------------------------------------------------
 
-Result<json> Portal::Impl::CallTokenEndpoint(const std::string& form_body) {
+Result<json> Portal::Impl::CallTokenEndpoint(const std::string& form_body,
+                                             const std::string& remote_address) {
   if (server == nullptr) return Error::Unavailable("the portal is not attached to a server yet");
   http::BeastRequest message(http::Method::post, "/oidc/token", 11);
   message.set(boost::beast::http::field::host, "127.0.0.1");
   message.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded");
   message.body() = form_body;
   message.prepare_payload();
-  http::Request request(std::move(message), "127.0.0.1");
+  // Dan's audit log names the browser's address, not the portal's.
+  http::Request request(std::move(message), remote_address);
   const auto response = server->Dispatch(request);
   const json body = json::parse(response.body, nullptr, false);
-  if (response.status != http::Status::ok || !body.is_object() || !body.contains("access_token")) {
-    const std::string why =
-        body.is_object() ? body.value("error_description", body.value("error", "")) : std::string();
-    return Error{ErrorCode::kUnauthenticated, "Dan did not give the portal a token: " + why, {}};
+  if (response.status == http::Status::ok && body.is_object() && body.contains("access_token") &&
+      body["access_token"].is_string()) {
+    return body;
   }
-  return body;
+  const auto text = [&](const char* key) {
+    return body.is_object() && body.contains(key) && body[key].is_string()
+               ? body[key].get<std::string>()
+               : std::string();
+  };
+  const std::string why =
+      text("error_description").empty() ? text("error") : text("error_description");
+  if (text("error") == "invalid_grant") {
+    return Error{ErrorCode::kUnauthenticated, "Dan did not accept the grant: " + why, {}};
+  }
+  return Error::Unavailable("Dan's token endpoint answered " +
+                            std::to_string(static_cast<int>(response.status)) + ": " + why);
+}
+
+void Portal::Impl::RevokeAtDan(const std::string& refresh_token) {
+  if (server == nullptr) return;
+  // Revoking the refresh token ends its access tokens too (RFC 7009).
+  http::BeastRequest message(http::Method::post, "/oidc/revoke", 11);
+  message.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded");
+  message.body() = "token=" + http::FormEncode(refresh_token) +
+                   "&token_type_hint=refresh_token&client_id=" + std::string(kClientId);
+  message.prepare_payload();
+  http::Request revoke(std::move(message), "127.0.0.1");
+  const auto response = server->Dispatch(revoke);
+  if (response.status != http::Status::ok) {
+    spdlog::warn("portal: Dan did not revoke a session's refresh token ({})",
+                 static_cast<int>(response.status));
+  }
 }
 
 Result<http::Response> Portal::Impl::Login(http::Request& request) {
   std::string next = request.Query("next").value_or("/my");
   if (!identity::IsLocalRedirect(next) || next.starts_with("/portal/")) next = "/my";
-  ULUS_ASSIGN_OR_RETURN(auto login, StartLogin(next));
+  const auto login = StartLogin(next);
+  ULUS_ASSIGN_OR_RETURN(auto sealed, SealLogin(login));
   const auto challenge = crypto::Base64UrlEncode(crypto::Sha256(login.verifier));
   std::string url = "/oidc/authorize?response_type=code&client_id=" + std::string(kClientId) +
                     "&redirect_uri=" + http::FormEncode(options.origin + "/portal/callback") +
@@ -188,32 +262,42 @@ Result<http::Response> Portal::Impl::Login(http::Request& request) {
   }
   Context context = ContextOf(request);
   url += "&ui_locales=" + http::FormEncode(context.lang.code);
-  return Redirect(url);
+  auto response = Redirect(url);
+  response.headers.emplace_back(
+      "Set-Cookie", http::SetCookie(login_cookie_name, sealed,
+                                    {.secure = options.secure_cookies, .max_age = 15 * 60}));
+  return response;
 }
 
 Result<http::Response> Portal::Impl::Callback(http::Request& request) {
-  const auto state = request.Query("state").value_or("");
-  ULUS_ASSIGN_OR_RETURN(auto login, TakeLogin(state));
-  if (!login) {
+  const auto sealed = http::CookieValue(request, login_cookie_name);
+  if (!sealed) {
     return Error{ErrorCode::kFailedPrecondition,
-                 "this login has expired or was already used; please log in again", "state"};
+                 "this login has expired or was started in another browser; please log in again",
+                 "state"};
   }
+  ULUS_ASSIGN_OR_RETURN(auto login, OpenLogin(*sealed, request.Query("state").value_or("")));
   if (const auto error = request.Query("error")) {
-    // The person cancelled, or Dan refused: back where they were, still logged out.
+    // The person cancelled, or Dan refused: still logged out.
     return Error::PermissionDenied("Dan did not log you in (" + *error + ")");
   }
   const auto code = request.Query("code").value_or("");
   if (code.empty()) return Error::InvalidArgument("Dan's answer has no code", "code");
   ULUS_ASSIGN_OR_RETURN(
-      auto body,
-      CallTokenEndpoint("grant_type=authorization_code&code=" + http::FormEncode(code) +
-                        "&redirect_uri=" + http::FormEncode(options.origin + "/portal/callback") +
-                        "&client_id=" + std::string(kClientId) +
-                        "&code_verifier=" + http::FormEncode(login->verifier)));
+      auto body, CallTokenEndpoint(
+                     "grant_type=authorization_code&code=" + http::FormEncode(code) +
+                         "&redirect_uri=" + http::FormEncode(options.origin + "/portal/callback") +
+                         "&client_id=" + std::string(kClientId) +
+                         "&code_verifier=" + http::FormEncode(login.verifier),
+                     request.remote_address()));
   const auto tokens = TokensFrom(body, clock.Now());
   const json id_claims = UnverifiedClaims(tokens.id_token);
-  if (!id_claims.is_object() || id_claims.value("nonce", "") != login->nonce ||
-      id_claims.value("aud", "") != kClientId) {
+  const auto claim = [&](const char* key) {
+    return id_claims.is_object() && id_claims.contains(key) && id_claims[key].is_string()
+               ? id_claims[key].get<std::string>()
+               : std::string();
+  };
+  if (claim("nonce") != login.nonce || claim("aud") != kClientId) {
     return Error{ErrorCode::kUnauthenticated, "Dan's ID token does not answer this login", {}};
   }
   ULUS_ASSIGN_OR_RETURN(auto info, parts.dan->oidc().VerifyAccessToken(tokens.access_token));
@@ -221,67 +305,46 @@ Result<http::Response> Portal::Impl::Callback(http::Request& request) {
   if (!account || account->status != "active") {
     return Error{ErrorCode::kUnauthenticated, "the account is not active", {}};
   }
+  // A new login replaces the browser's old session (a step up for the workspace, or another
+  // person at the same computer).
+  if (const auto old = http::CookieValue(request, cookie_name)) {
+    if (auto found = FindSession(*old); found.ok() && *found) (void)EndSession((*found)->id);
+  }
   Session session;
   session.account_id = account->id;
   session.national_id = account->national_id;
-  session.name = id_claims.value("name", "");
-  if (session.name.empty()) {
-    session.name = id_claims.value("given_name", "") + " " + id_claims.value("family_name", "");
-  }
+  session.name = claim("name");
+  if (session.name.empty()) session.name = claim("given_name") + " " + claim("family_name");
   if (session.name == " ") session.name = account->national_id;
   session.assurance = static_cast<int>(info.assurance.value_or(identity::Assurance::kLow));
   ULUS_ASSIGN_OR_RETURN(auto cookie, CreateSession(session, tokens));
-  auto response = Redirect(login->next);
+  auto response = Redirect(login.next);
+  // A browser-session cookie: closing the browser ends it.
   response.headers.emplace_back(
-      "Set-Cookie",
-      http::SetCookie(
-          cookie_name, cookie,
-          {.secure = options.secure_cookies,
-           .max_age = std::chrono::duration_cast<std::chrono::seconds>(options.session_lifetime)
-                          .count()}));
+      "Set-Cookie", http::SetCookie(cookie_name, cookie, {.secure = options.secure_cookies}));
   return response;
 }
 
 Result<http::Response> Portal::Impl::Logout(http::Request& request) {
   Context context = ContextOf(request);
-  std::string location = "/";
   if (context.session) {
     ULUS_TRY(PostedForm(context));
-    const std::string id_token = [&]() -> std::string {
-      const store::Value key[] = {context.session->id};
-      auto conn = db.Acquire();
-      if (!conn.ok()) return {};
-      auto rows = (*conn)->Query("SELECT id_token FROM portal_session WHERE id = $1", key);
-      return rows.ok() && !rows->empty() ? (*rows)[0].Text(0) : std::string();
-    }();
-    ULUS_ASSIGN_OR_RETURN(auto refresh, EndSession(context.session->id));
-    if (!refresh.empty() && server != nullptr) {
-      // Revoking the refresh token ends its access tokens too (RFC 7009).
-      http::BeastRequest message(http::Method::post, "/oidc/revoke", 11);
-      message.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded");
-      message.body() = "token=" + http::FormEncode(refresh) +
-                       "&token_type_hint=refresh_token&client_id=" + std::string(kClientId);
-      message.prepare_payload();
-      http::Request revoke(std::move(message), "127.0.0.1");
-      (void)server->Dispatch(revoke);
-    }
-    // Dan's own session ends too: a shared computer must not log the next person in silently.
-    if (!id_token.empty()) {
-      location = "/oidc/logout?client_id=" + std::string(kClientId) +
-                 "&id_token_hint=" + http::FormEncode(id_token) +
-                 "&post_logout_redirect_uri=" + http::FormEncode(options.origin + "/");
-    }
+    ULUS_TRY(EndSession(context.session->id));
   }
-  auto response = Redirect(location);
+  // Dan's own session ends too, so a shared computer does not log the next person in through
+  // single sign-on. Dan asks "Log out?" itself: an ID token as hint would put the person's
+  // national ID and birth date into the browser's history.
+  auto response = Redirect("/oidc/logout?client_id=" + std::string(kClientId) +
+                           "&post_logout_redirect_uri=" + http::FormEncode(options.origin + "/"));
   response.headers.emplace_back(
       "Set-Cookie",
       http::SetCookie(cookie_name, "", {.secure = options.secure_cookies, .max_age = 0}));
   return response;
 }
 
-Result<Session> Portal::Impl::FreshSession(Session session) {
+Result<Session> Portal::Impl::FreshSession(Session session, const std::string& remote_address) {
   if (session.access_expires - clock.Now() > kRefreshMargin) return session;
-  std::lock_guard lock(refresh_mu);
+  std::lock_guard lock(refresh_locks[std::hash<std::string>{}(session.id) % refresh_locks.size()]);
   // Another request may have refreshed it while this one waited.
   {
     const store::Value key[] = {session.id};
@@ -295,13 +358,18 @@ Result<Session> Portal::Impl::FreshSession(Session session) {
     if (session.access_expires - clock.Now() > kRefreshMargin) return session;
   }
   ULUS_ASSIGN_OR_RETURN(auto refresh, RefreshTokenOf(session.id));
-  auto body = refresh.empty() ? Result<json>(Error{ErrorCode::kUnauthenticated, "no refresh", {}})
-                              : CallTokenEndpoint("grant_type=refresh_token&refresh_token=" +
-                                                  http::FormEncode(refresh) +
-                                                  "&client_id=" + std::string(kClientId));
-  if (!body.ok()) {
+  if (refresh.empty()) {
     (void)EndSession(session.id);
     return Error{ErrorCode::kUnauthenticated, "the login has ended; please log in again", {}};
+  }
+  auto body =
+      CallTokenEndpoint("grant_type=refresh_token&refresh_token=" + http::FormEncode(refresh) +
+                            "&client_id=" + std::string(kClientId),
+                        remote_address);
+  if (!body.ok()) {
+    // Only Dan's refusal ends the session; a Dan that cannot answer now leaves it for later.
+    if (body.error().code == ErrorCode::kUnauthenticated) (void)EndSession(session.id);
+    return body.error();
   }
   auto tokens = TokensFrom(*body, clock.Now());
   if (tokens.refresh_token.empty()) tokens.refresh_token = refresh;
@@ -317,6 +385,12 @@ Context Portal::Impl::ContextOf(http::Request& request) {
   Context c;
   c.request = &request;
   c.here = std::string(request.target());
+  if (request.method() != http::Method::get) {
+    // A page rendered for a POST (a form with its errors) links back to the page of the form.
+    std::string path(request.path());
+    if (path.ends_with("/apply")) path.resize(path.size() - 6);
+    c.here = path;
+  }
   const auto known = [&](std::string_view code) {
     return std::find(languages.begin(), languages.end(), code) != languages.end();
   };
@@ -331,15 +405,20 @@ Context Portal::Impl::ContextOf(http::Request& request) {
   if (auto cookie = http::CookieValue(request, cookie_name)) {
     auto found = FindSession(*cookie);
     if (found.ok() && *found) {
-      auto fresh = FreshSession(std::move(**found));
-      if (fresh.ok()) c.session = std::move(*fresh);
+      Session session = std::move(**found);
+      auto fresh = FreshSession(session, request.remote_address());
+      if (fresh.ok()) {
+        c.session = std::move(*fresh);
+      } else if (fresh.error().code != ErrorCode::kUnauthenticated) {
+        c.session = std::move(session);
+        c.refresh_error = fresh.error();
+      }
     }
   }
   if (c.session) {
     c.viewer.signed_in = true;
     c.viewer.name = c.session->name;
     c.viewer.csrf = c.session->csrf;
-    c.viewer.officer = c.session->assurance >= static_cast<int>(identity::Assurance::kSubstantial);
   }
   return c;
 }
@@ -348,12 +427,19 @@ Result<identity::ApiCaller> Portal::Impl::CallerOf(Context& context, std::string
   if (!context.session) {
     return Error{ErrorCode::kUnauthenticated, "log in with Dan to see this page", {}};
   }
+  if (context.refresh_error) return *context.refresh_error;
   auto caller = identity::ApiCallerFromToken(context.session->access_token, parts.dan->oidc(),
                                              parts.dan->accounts(), scope);
-  if (!caller.ok() && caller.error().code == ErrorCode::kUnauthenticated) {
-    (void)EndSession(context.session->id);
-    context.session.reset();
+  if (!caller.ok()) {
+    if (caller.error().code == ErrorCode::kUnauthenticated) {
+      // Revoked at Dan, or the account disabled: this session is over.
+      (void)EndSession(context.session->id);
+      context.session.reset();
+      context.viewer = Viewer{};
+    }
+    return caller;
   }
+  context.viewer.officer = !caller->OfficerOf().empty() || caller->HasRole("desk");
   return caller;
 }
 
@@ -385,7 +471,7 @@ Result<http::Form> Portal::Impl::PostedForm(Context& context) {
   }
   // A form posted from another site carries its Origin; browsers send it on every POST.
   if (const auto origin = context.request->Header("Origin");
-      !origin.empty() && origin != options.origin) {
+      !origin.empty() && NormalOrigin(origin) != options.origin) {
     return Error{ErrorCode::kPermissionDenied, std::string(context.lang(t::kExpiredForm)), "csrf"};
   }
   ULUS_ASSIGN_OR_RETURN(auto form, http::Form::FromRequest(*context.request));

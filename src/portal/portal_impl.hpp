@@ -2,6 +2,8 @@
 
 // The portal's insides, shared by its source files: sessions, the request context and the pages.
 
+#include <array>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,11 +18,14 @@
 namespace ulus::portal {
 
 // A login on its way through Dan: what the callback needs to finish it.
+// Kept sealed (master key) in a cookie of the browser that started it, so only that browser can
+// finish it, and nothing is stored before anyone has logged in.
 struct PendingLogin {
   std::string state;
   std::string verifier;  // PKCE code_verifier (RFC 7636)
   std::string nonce;
   std::string next;  // a local path to return to
+  TimePoint started;
 };
 
 // A signed-in browser. The cookie holds a random token; the row is found by its SHA-256.
@@ -51,7 +56,27 @@ struct Context {
   std::optional<Session> session;
   std::string here;  // path and query
   http::Request* request = nullptr;
+  // Why the session's access token could not be refreshed, when Dan could not be reached: the
+  // page says "try again" instead of logging the person out.
+  std::optional<Error> refresh_error;
 };
+
+// What "my data" read, kept a few minutes per session so reloading the page does not read every
+// registry again (and fill the person's data tracker with the same reads).
+struct RegistrySection {
+  const services::RegistrySource* source = nullptr;
+  bool consent_bound = false;
+  bool ok = false;
+  std::vector<nlohmann::json> records;
+};
+struct MyDataSnapshot {
+  TimePoint read_at;
+  std::vector<RegistrySection> sections;
+};
+
+// The application's version a form was rendered with (hidden field "version"); kInvalidArgument
+// unless it is a positive number, so a form can never skip the check against a stale view.
+Result<int64_t> VersionOf(const http::Form& form);
 
 struct Portal::Impl {
   store::Database& db;
@@ -62,25 +87,40 @@ struct Portal::Impl {
   const crypto::MasterKey* master = nullptr;  // seals refresh tokens at rest
   std::vector<std::string> languages;
   std::string cookie_name;
-  std::mutex refresh_mu;  // one refresh at a time: Dan rotates refresh tokens
+  std::string login_cookie_name;
+  // One refresh at a time per session (striped): Dan rotates refresh tokens and treats a reused
+  // one as stolen.
+  std::array<std::mutex, 64> refresh_locks;
+  std::mutex my_data_mu;
+  std::map<std::string, MyDataSnapshot, std::less<>> my_data;  // by session id
 
   Impl(store::Database& d, PortalParts p, PortalOptions o, const Clock& c)
       : db(d), parts(std::move(p)), options(std::move(o)), clock(c) {}
 
-  // --- sessions (sessions.cpp) ---
-  Result<PendingLogin> StartLogin(std::string next);
-  Result<std::optional<PendingLogin>> TakeLogin(std::string_view state);
+  // --- logins and sessions (sessions.cpp) ---
+  [[nodiscard]] PendingLogin StartLogin(std::string next) const;
+  [[nodiscard]] Result<std::string> SealLogin(const PendingLogin& login) const;
+  // The login sealed in the browser's cookie, if it answers `state` and is not too old.
+  [[nodiscard]] Result<PendingLogin> OpenLogin(std::string_view sealed,
+                                               std::string_view state) const;
   // Stores a new session; returns the cookie token.
   Result<std::string> CreateSession(const Session& session, const Tokens& tokens);
   Result<std::optional<Session>> FindSession(std::string_view cookie_token);
   Status StoreTokens(std::string_view id, const Tokens& tokens);
   Result<std::string> RefreshTokenOf(std::string_view id);
-  Result<std::string> EndSession(std::string_view id);  // returns the refresh token, if any
-  Status Sweep();
+  // Deletes the session and revokes its refresh token at Dan; returns that token, if any.
+  Result<std::string> EndSession(std::string_view id);
+  // Ends sessions past their lifetime or idle too long. Returns how many.
+  Result<size_t> Sweep();
+  void RevokeAtDan(const std::string& refresh_token);
 
   // --- login (portal.cpp) ---
-  Result<nlohmann::json> CallTokenEndpoint(const std::string& form_body);
-  Result<Session> FreshSession(Session session);  // refreshes the access token when near expiry
+  // Dan's token endpoint in process. kUnauthenticated when Dan refuses the grant (invalid_grant);
+  // kUnavailable for anything else, which must not end a session.
+  Result<nlohmann::json> CallTokenEndpoint(const std::string& form_body,
+                                           const std::string& remote_address);
+  // Refreshes the access token when near expiry. kUnauthenticated when the login has ended.
+  Result<Session> FreshSession(Session session, const std::string& remote_address);
   Result<http::Response> Login(http::Request& request);
   Result<http::Response> Callback(http::Request& request);
   Result<http::Response> Logout(http::Request& request);
@@ -107,10 +147,18 @@ struct Portal::Impl {
   Result<http::Response> MyApplications(Context& c);
   Result<http::Response> ApplicationPage(Context& c);
   Result<http::Response> ApplicationPost(Context& c);
+  // An attachment of an application, to its applicant (/my/...) or its agency's officer
+  // (/work/...).
+  Result<http::Response> AttachmentDownload(Context& c);
+  // The attachments of an application as a list of download links under `base`.
+  std::string AttachmentsList(const Lang& lang, const std::vector<services::Attachment>& list,
+                              std::string_view base) const;
   Result<http::Response> MyDocuments(Context& c);
   Result<http::Response> DocumentPage(Context& c);
   Result<http::Response> DocumentPdf(Context& c);
   Result<http::Response> MyData(Context& c);
+  // Reads every registry about the person through Khur, at most a few at a time.
+  MyDataSnapshot ReadMyData(const std::string& national_id);
   Result<http::Response> DataUsagePage(Context& c);
   Result<http::Response> InboxPage(Context& c);
   Result<http::Response> InboxPost(Context& c);
@@ -123,10 +171,17 @@ struct Portal::Impl {
   Result<http::Response> WorkAct(Context& c);
   Result<http::Response> DeskPage(Context& c);
   Result<http::Response> DeskPost(Context& c);
+  // The desk's second step: the code the citizen reads out and the e-form, with an error when
+  // the first try was refused (the challenge stays the same, no new SMS).
+  std::string DeskCodeForm(Context& c, const services::ServiceDefinition& service,
+                           std::string_view challenge, std::string_view national_id,
+                           std::string_view notice, const nlohmann::json& values,
+                           std::string_view error) const;
   Result<http::Response> MyActions(Context& c);
 
   // --- shared pieces (citizen_pages.cpp) ---
   std::string AgencyName(std::string_view agency, std::string_view lang = "en") const;
+  std::string PurposeHtml(const Lang& lang, std::string_view purpose) const;
   std::string StateText(const Lang& lang, services::ApplicationState state) const;
   std::string LocalTime(TimePoint at) const;
   // The e-form's fields as labelled inputs, filled with `values`.

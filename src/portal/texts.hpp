@@ -62,6 +62,16 @@ inline constexpr Text kLogInToApply{"Өргөдөл гаргахын тулд н
                                     "Өтініш беру үшін кіріңіз", "Войдите, чтобы подать заявление"};
 inline constexpr Text kRequired{"(заавал)", "(required)", "(міндетті)", "(обязательно)"};
 inline constexpr Text kYes{"Тийм", "Yes", "Иә", "Да"};
+inline constexpr Text kNo{"Үгүй", "No", "Жоқ", "Нет"};
+inline constexpr Text kReadAt{"Уншсан:", "Read at", "Оқылған уақыты:", "Прочитано:"};
+inline constexpr Text kMyDataPurpose{
+    "Та \"Миний мэдээлэл\" хуудсыг нээсэн", "You opened \"My data\"",
+    "Сіз \"Менің деректерім\" бетін аштыңыз", "Вы открыли «Мои данные»"};
+inline constexpr Text kChannel{"Суваг", "Channel", "Арна", "Канал"};
+inline constexpr Text kVerdict{"Дүгнэлт", "Verdict", "Қорытынды", "Результат"};
+inline constexpr Text kLatestVerifications{"Сүүлийн шалгалтууд", "Latest verifications",
+                                           "Соңғы тексерулер", "Последние проверки"};
+inline constexpr Text kAttachments{"Хавсралт", "Attachments", "Тіркемелер", "Вложения"};
 inline constexpr Text kConsentNeeded{
     "Энэ үйлчилгээ таны зөвшөөрлөөр л өгөгдөх мэдээллийг уншина:",
     "This service reads data that is shared only with your consent:",

@@ -8,6 +8,7 @@
 #include "texts.hpp"
 #include "ulus/core/clock.hpp"
 #include "ulus/crypto/random.hpp"
+#include "ulus/http/problem.hpp"
 
 namespace ulus::portal {
 
@@ -140,6 +141,8 @@ Result<http::Response> Portal::Impl::WorkApplication(Context& c) {
   }
   body += EntriesList(lang, s, a.form, t::kApplicantEntries);
   body += SourcesList(lang, a.sources);
+  ULUS_ASSIGN_OR_RETURN(auto attachments, parts.applications->Attachments(a.id, actor));
+  body += AttachmentsList(lang, attachments, "/work/applications/" + a.id);
   if (a.applicant == caller.national_id && !services::IsFinal(a.state)) {
     body += "<p class=\"notice\">" + std::string(lang(t::kOwnApplication)) + "</p>";
   } else if (!services::IsFinal(a.state)) {
@@ -191,13 +194,7 @@ Result<http::Response> Portal::Impl::WorkAct(Context& c) {
     return Error::InvalidArgument("unknown action", "action");
   }
   action.comment = form.Value("comment");
-  const auto v = form.Value("version");
-  int64_t version = 0;
-  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
-  if (ec != std::errc() || end != v.data() + v.size()) {
-    return Error::InvalidArgument("the form lost the application's version", "version");
-  }
-  action.expected_version = version;
+  ULUS_ASSIGN_OR_RETURN(action.expected_version, VersionOf(form));
   if (action.name == "approve") {
     if (const auto* s = parts.applications->catalogue().Find(a.service)) {
       const auto* tmpl = s->document.empty() ? nullptr : parts.documents->FindTemplate(s->document);
@@ -230,6 +227,29 @@ Result<http::Response> Portal::Impl::DeskPage(Context& c) {
   return Render(c, Area::kWork, std::string(lang(t::kDesk)), std::move(body));
 }
 
+std::string Portal::Impl::DeskCodeForm(Context& c, const services::ServiceDefinition& service,
+                                       std::string_view challenge, std::string_view national_id,
+                                       std::string_view notice, const json& values,
+                                       std::string_view error) const {
+  const auto& lang = c.lang;
+  std::string body;
+  if (!error.empty()) body += "<p class=\"error\" role=\"alert\">" + Escape(error) + "</p>";
+  if (!notice.empty()) body += "<p class=\"notice\">" + Escape(notice) + "</p>";
+  return body + "<form method=\"post\" action=\"/work/desk\">" + CsrfField(c.viewer) +
+         "<input type=\"hidden\" name=\"step\" value=\"file\"><input type=\"hidden\" "
+         "name=\"challenge\" value=\"" +
+         Escape(challenge) + "\"><input type=\"hidden\" name=\"service\" value=\"" +
+         Escape(service.id) + "\"><input type=\"hidden\" name=\"nationalId\" value=\"" +
+         Escape(national_id) + "\"><input type=\"hidden\" name=\"key\" value=\"" +
+         crypto::RandomToken(16) + "\"><p>" + Escape(Translate(service.title, lang.code)) + " · " +
+         Escape(national_id) + "</p>" + FormFields(lang, service.form, values, "form.") +
+         "<label for=\"code\">" + std::string(lang(t::kCode)) +
+         "</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" "
+         "pattern=\"[0-9]{6}\" maxlength=\"6\" required autocomplete=\"one-time-code\">"
+         "<button type=\"submit\">" +
+         std::string(lang(t::kFile)) + "</button></form>";
+}
+
 Result<http::Response> Portal::Impl::DeskPost(Context& c) {
   ULUS_ASSIGN_OR_RETURN(auto form, PostedForm(c));
   ULUS_ASSIGN_OR_RETURN(auto caller, RequireOfficer(c));
@@ -241,35 +261,48 @@ Result<http::Response> Portal::Impl::DeskPost(Context& c) {
   if (form.Value("step") == "start") {
     ULUS_ASSIGN_OR_RETURN(auto challenge,
                           parts.applications->StartDeskFiling(actor, national_id, s->id));
-    std::string body =
-        "<p class=\"notice\">" + std::string(lang(t::kCodeSent)) + " " +
-        Escape(challenge.masked_phone) + "</p><form method=\"post\" action=\"/work/desk\">" +
-        CsrfField(c.viewer) +
-        "<input type=\"hidden\" name=\"step\" value=\"file\"><input type=\"hidden\" "
-        "name=\"challenge\" value=\"" +
-        Escape(challenge.id) + "\"><input type=\"hidden\" name=\"service\" value=\"" +
-        Escape(s->id) + "\"><input type=\"hidden\" name=\"nationalId\" value=\"" +
-        Escape(national_id) + "\"><input type=\"hidden\" name=\"key\" value=\"" +
-        crypto::RandomToken(16) + "\"><p>" + Escape(Translate(s->title, lang.code)) + " · " +
-        Escape(national_id) + "</p>" + FormFields(lang, s->form, json::object(), "form.") +
-        "<label for=\"code\">" + std::string(lang(t::kCode)) +
-        "</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" "
-        "pattern=\"[0-9]{6}\" maxlength=\"6\" required autocomplete=\"one-time-code\">"
-        "<button type=\"submit\">" +
-        std::string(lang(t::kFile)) + "</button></form>";
-    return Render(c, Area::kWork, std::string(lang(t::kDesk)), std::move(body));
+    return Render(c, Area::kWork, std::string(lang(t::kDesk)),
+                  DeskCodeForm(c, *s, challenge.id, national_id,
+                               std::string(lang(t::kCodeSent)) + " " + challenge.masked_phone,
+                               json::object(), {}));
   }
-  ULUS_ASSIGN_OR_RETURN(auto entries, ReadFormFields(form, s->form, "form."));
-  ULUS_ASSIGN_OR_RETURN(auto filed, parts.applications->ConfirmDeskFiling(
-                                        actor, form.Value("challenge"), form.Value("code"),
-                                        {.service = s->id,
-                                         .form = std::move(entries),
-                                         .consent_token = {},
-                                         .idempotency_key = form.Value("key")}));
+  const std::string challenge = form.Value("challenge");
+  // A refused try (a mistyped code, a missing entry) shows the same form again with the entries
+  // kept: the challenge stands, and the citizen gets no second SMS.
+  const auto again = [&](const Error& error, const json& values) {
+    return Render(c, Area::kWork, std::string(lang(t::kDesk)),
+                  DeskCodeForm(c, *s, challenge, national_id, {}, values, error.message),
+                  http::StatusFor(error.code));
+  };
+  auto entries = ReadFormFields(form, s->form, "form.");
+  if (!entries.ok()) return again(entries.error(), json::object());
+  for (const auto& field : s->form) {
+    if (field.required && field.type != "boolean" && !entries->contains(field.name)) {
+      return again(Error::InvalidArgument(
+                       Translate(field.label, lang.code) + ": " + std::string(lang(t::kRequired)),
+                       field.name),
+                   *entries);
+    }
+  }
+  auto filed = parts.applications->ConfirmDeskFiling(actor, challenge, form.Value("code"),
+                                                     {.service = s->id,
+                                                      .form = *entries,
+                                                      .consent_token = {},
+                                                      .idempotency_key = form.Value("key")});
+  if (!filed.ok()) {
+    const auto code = filed.error().code;
+    if (code == ErrorCode::kInvalidArgument || code == ErrorCode::kPermissionDenied ||
+        code == ErrorCode::kFailedPrecondition || code == ErrorCode::kUnauthenticated) {
+      Error shown = filed.error();
+      if (code == ErrorCode::kUnauthenticated) shown.code = ErrorCode::kPermissionDenied;
+      return again(shown, *entries);
+    }
+    return filed.error();
+  }
   std::string body = "<p class=\"notice\">" + std::string(lang(t::kFiledFor)) + " " +
                      Escape(national_id) + "</p><dl><dt>" + std::string(lang(t::kApplication)) +
-                     "</dt><dd>" + Escape(filed.id) + "</dd><dt>" + std::string(lang(t::kState)) +
-                     "</dt><dd>" + Escape(StateText(lang, filed.state)) + "</dd></dl><p>" +
+                     "</dt><dd>" + Escape(filed->id) + "</dd><dt>" + std::string(lang(t::kState)) +
+                     "</dt><dd>" + Escape(StateText(lang, filed->state)) + "</dd></dl><p>" +
                      Link("/work/desk", lang(t::kDesk)) + "</p>";
   return Render(c, Area::kWork, std::string(lang(t::kDesk)), std::move(body));
 }

@@ -110,13 +110,29 @@ void GroupCommit::Lead(Item& mine) {
   }
 }
 
+namespace {
+
+// Runs one submitter's work. An exception from it (a library's surprise) fails that item like
+// any error; escaping, it would leave the leader's role taken and every later submitter waiting.
+Status RunWork(const GroupCommit::Work& work, Connection& tx) {
+  try {
+    return work(tx);
+  } catch (const std::exception& e) {
+    return Error::Internal(std::string("a group-commit item threw: ") + e.what());
+  } catch (...) {
+    return Error::Internal("a group-commit item threw a non-exception");
+  }
+}
+
+}  // namespace
+
 void GroupCommit::RunBatch(std::deque<Item*>& batch) {
   // A lone item needs no savepoint: its transaction is its own.
   if (batch.size() == 1) {
     Item& item = *batch.front();
     Status own = Ok();
     Status committed = db_.InTransaction([&](Connection& tx) -> Status {
-      own = item.work(tx);
+      own = RunWork(item.work, tx);
       return own;
     });
     item.result = own.ok() ? std::move(committed) : std::move(own);
@@ -130,7 +146,7 @@ void GroupCommit::RunBatch(std::deque<Item*>& batch) {
     item_failed = false;
     for (Item* item : batch) item->result = Ok();
     for (Item* item : batch) {
-      item->result = item->work(tx);
+      item->result = RunWork(item->work, tx);
       if (!item->result.ok()) {
         item_failed = !IsRetryableError(item->result.error());
         return item->result;
@@ -147,7 +163,7 @@ void GroupCommit::RunBatch(std::deque<Item*>& batch) {
     for (Item* item : batch) item->result = Ok();  // a retried batch starts afresh
     for (Item* item : batch) {
       ULUS_TRY(tx.Execute("SAVEPOINT ulus_group_item"));
-      item->result = item->work(tx);
+      item->result = RunWork(item->work, tx);
       if (!item->result.ok()) {
         // A transient failure spoils the whole transaction: let InTransaction run it again.
         if (IsRetryableError(item->result.error())) return item->result;

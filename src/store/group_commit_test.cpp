@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -132,6 +133,41 @@ TEST_F(GroupCommitTest, FailingItemRollsBackAloneAndGetsItsOwnError) {
   EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item"), ok.load());
   EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item WHERE worker < 0"), 0);
   EXPECT_EQ(*(*conn)->QueryInt("SELECT n FROM counter WHERE id = 1"), ok.load());
+}
+
+TEST_F(GroupCommitTest, AnItemThatThrowsFailsAloneAndTheGroupGoesOn) {
+  GroupCommit group(*db_);
+  constexpr int kThreads = 6;
+  constexpr int kEach = 40;
+  std::atomic<int> ok{0};
+  std::atomic<int> threw{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        const int64_t id = int64_t{t} * kEach + i;
+        if (i % 8 == 5) {
+          // Writes, then throws (as nlohmann::json does on a string that is not UTF-8).
+          const Status s = group.Submit([id](Connection& tx) -> Status {
+            ULUS_TRY(Insert(tx, 300000 + id, -3));
+            throw std::runtime_error("not UTF-8");
+          });
+          if (!s.ok() && s.error().code == ErrorCode::kInternal) ++threw;
+        } else if (group.Submit([id, t](Connection& tx) { return Insert(tx, id, t); }).ok()) {
+          ++ok;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(threw.load(), kThreads * kEach / 8);
+  EXPECT_EQ(ok.load(), kThreads * kEach * 7 / 8);
+  // Later submissions are not stuck behind the one that threw.
+  EXPECT_TRUE(group.Submit([](Connection& tx) { return Insert(tx, 999999, 0); }).ok());
+  auto conn = db_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item WHERE worker < 0"), 0);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item"), ok.load() + 1);
 }
 
 TEST_F(GroupCommitTest, ResultsReachTheirOwnSubmitter) {

@@ -50,7 +50,10 @@ struct PortalOptions {
   // The platform's origin ("https://e-mongolia.mn"): Dan's issuer and the portal's redirect.
   std::string origin;
   bool secure_cookies = false;  // under TLS: __Host- cookies, Secure
+  // At most as long as a Dan session, and ended sooner when idle: a shared computer left alone
+  // does not stay logged in. The cookie itself ends with the browser.
   std::chrono::hours session_lifetime{12};
+  std::chrono::minutes idle_timeout{30};
 };
 
 // The citizen portal (/, /catalogue, /my/...) and the officer workspace (/work/...):
@@ -70,6 +73,9 @@ class Portal {
   void Mount(http::Router& router);
   // The server whose Dan token endpoint the portal calls in process. Call before serving.
   void Attach(const http::Server& server);
+  // Ends sessions past their lifetime or idle, revoking their refresh tokens at Dan. The
+  // platform calls it every minute. Returns how many ended.
+  Result<size_t> Sweep();
 
   struct Impl;
 

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The portal's pages under load: `ulus up` with a synthetic Mongolia, the demo citizen logged in
+# through the portal (Dan's login form, as a browser), and wrk on the public pages and the
+# signed-in ones, side by side in one run with nginx serving the same home page as a static file
+# (the ceiling for a page that needs no work). Also prints each page's size.
+#   bench/portal.sh   (BENCH_PEOPLE=3500000 BENCH_DURATION=10s BENCH_CONNECTIONS=16)
+# BENCH_DATA=DIR keeps the seeded country in DIR for the next run.
+# Needs a release build: cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release && cmake --build
+# build/release
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+ulus=${ULUS_BINARY:-$BENCH_ROOT/build/release/src/app/ulus}
+[ -x "$ulus" ] || { echo "build the release binary first (see the header)" >&2; exit 1; }
+people=${BENCH_PEOPLE:-3500000}
+BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-16}
+work=$(mktemp -d /tmp/ulus-bench-portal.XXXXXX)
+data=${BENCH_DATA:-$work/data}
+port=18080
+nginx_port=18091
+trap 'kill $ulus_pid 2>/dev/null || true; stop_nginx "$work/nginx"; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+seed_start=$(date +%s)
+"$ulus" --log-level warn --data "$data" up --people "$people" --port "$port" \
+  --threads "${ULUS_THREADS:-8}" --node-port 18100 --node-threads "${NODE_THREADS:-16}" \
+  >"$work/up.txt" 2>"$work/up.err" &
+ulus_pid=$!
+for _ in $(seq 2400); do
+  grep -q "Stop with Ctrl-C" "$work/up.txt" 2>/dev/null && break
+  kill -0 $ulus_pid 2>/dev/null || { cat "$work/up.err" >&2; exit 1; }
+  sleep 0.5
+done
+base="http://127.0.0.1:$port"
+wait_for_url "$base/healthz"
+echo "ulus up with $people people ready in $(($(date +%s) - seed_start)) s"
+
+cookie=$(node "$BENCH_ROOT/bench/portal-session.mjs" "$base" "$data")
+# One application, so "my applications" has a row and "who used my data" has reads.
+csrf_page=$(curl -s -H "Cookie: $cookie; lang=en" "$base/catalogue/address-reference")
+csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$csrf_page" | head -1)
+key=$(sed -n 's/.*name="key" value="\([^"]*\)".*/\1/p' <<<"$csrf_page" | head -1)
+curl -s -o /dev/null -H "Cookie: $cookie" --data "csrf=$csrf&key=$key" \
+  "$base/catalogue/address-reference/apply"
+
+mkdir -p "$work/static"
+curl -s -H "Cookie: lang=en" "$base/" >"$work/static/index.html"
+start_nginx "$work/nginx" "$nginx_port" "$work/static"
+wait_for_url "http://127.0.0.1:$nginx_port/index.html"
+
+echo "$(date -u +%F), $(nproc) cores; ulus --threads ${ULUS_THREADS:-8}; wrk -t$BENCH_THREADS" \
+  "-c$BENCH_CONNECTIONS -d$BENCH_DURATION"
+echo
+echo "| page | bytes |"
+echo "|---|---:|"
+for page in / "/catalogue?q=reference" /my/applications /my/data-usage /my/data /portal/style.css; do
+  bytes=$(curl -s -H "Cookie: $cookie; lang=en" "$base$page" | wc -c)
+  echo "| $page | $bytes |"
+done
+echo
+rows=()
+rows+=("$(run_wrk "nginx: the home page as a static file" "http://127.0.0.1:$nginx_port/index.html")")
+rows+=("$(run_wrk "ulus: home (/), logged out" "$base/" -H "Cookie: lang=en")")
+rows+=("$(run_wrk "ulus: catalogue search (/catalogue?q=reference)" "$base/catalogue?q=reference" -H "Cookie: lang=en")")
+rows+=("$(run_wrk "ulus: my applications, signed in" "$base/my/applications" -H "Cookie: $cookie; lang=en")")
+rows+=("$(run_wrk "ulus: who used my data, signed in" "$base/my/data-usage" -H "Cookie: $cookie; lang=en")")
+rows+=("$(BENCH_CONNECTIONS=4 run_wrk "ulus: my data (every registry through Khur), 4 connections" "$base/my/data" -H "Cookie: $cookie; lang=en")")
+print_table "${rows[@]}"
