@@ -15,19 +15,9 @@ people=${BENCH_PEOPLE:-200000}
 work=$(mktemp -d /tmp/ulus-bench.XXXXXX)
 chmod 755 "$work"
 port=18080
-node_port=18100
 trap 'kill $ulus_pid 2>/dev/null || true; stop_nginx "$work/nginx"; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-"$ulus" --log-level warn --data "$work/data" up --people "$people" --port "$port" \
-  --threads "${ULUS_THREADS:-8}" --node-port "$node_port" --node-threads "${NODE_THREADS:-32}" \
-  >"$work/up.txt" 2>"$work/up.err" &
-ulus_pid=$!
-# Seeding comes first; then the platform and the nodes.
-for _ in $(seq 1200); do
-  grep -q "Stop with Ctrl-C" "$work/up.txt" 2>/dev/null && break
-  kill -0 $ulus_pid 2>/dev/null || { cat "$work/up.err" >&2; exit 1; }
-  sleep 0.5
-done
+start_ulus_up "$work/data" "$people" 32
 client_port=$(awk '$1 == "MDDIC" {print $4}' "$work/up.txt")
 [ -n "$client_port" ] || { echo "no MDDIC node in ulus up's output" >&2; exit 1; }
 wait_for_url "http://127.0.0.1:$client_port/healthz"

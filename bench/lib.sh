@@ -49,6 +49,27 @@ wait_for_url() {
   return 1
 }
 
+# start_ulus_up DATA PEOPLE NODE_THREADS: `ulus up` in the background (ulus_pid; its output in
+# $work/up.txt and up.err) with the calling script's $ulus and $work: PEOPLE people seeded into DATA
+# unless it holds a country already, the platform on 127.0.0.1:$port with $ULUS_THREADS threads
+# (default 8), Khur's nodes from port 18100 with $NODE_THREADS threads (default: the argument).
+# Waits until it serves (up to 20 minutes, seeding included); exits when it stops first.
+start_ulus_up() {
+  local data=$1 people=$2 node_threads=${NODE_THREADS:-$3} started
+  started=$(date +%s)
+  "$ulus" --log-level warn --data "$data" up --people "$people" --port "$port" \
+    --threads "${ULUS_THREADS:-8}" --node-port 18100 --node-threads "$node_threads" \
+    >"$work/up.txt" 2>"$work/up.err" &
+  ulus_pid=$!
+  for _ in $(seq 2400); do
+    grep -q "Stop with Ctrl-C" "$work/up.txt" 2>/dev/null && break
+    kill -0 "$ulus_pid" 2>/dev/null || { cat "$work/up.err" >&2; exit 1; }
+    sleep 0.5
+  done
+  wait_for_url "http://127.0.0.1:$port/healthz"
+  echo "ulus up with $people people ready in $(($(date +%s) - started)) s"
+}
+
 # run_wrk LABEL URL [wrk args...]: prints "LABEL|requests/s|p50|p99" from wrk --latency.
 run_wrk() {
   local label=$1 url=$2

@@ -20,19 +20,8 @@ port=18080
 nginx_port=18091
 trap 'kill $ulus_pid 2>/dev/null || true; stop_nginx "$work/nginx"; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-seed_start=$(date +%s)
-"$ulus" --log-level warn --data "$data" up --people "$people" --port "$port" \
-  --threads "${ULUS_THREADS:-8}" --node-port 18100 --node-threads "${NODE_THREADS:-16}" \
-  >"$work/up.txt" 2>"$work/up.err" &
-ulus_pid=$!
-for _ in $(seq 2400); do
-  grep -q "Stop with Ctrl-C" "$work/up.txt" 2>/dev/null && break
-  kill -0 $ulus_pid 2>/dev/null || { cat "$work/up.err" >&2; exit 1; }
-  sleep 0.5
-done
+start_ulus_up "$data" "$people" 16
 base="http://127.0.0.1:$port"
-wait_for_url "$base/healthz"
-echo "ulus up with $people people ready in $(($(date +%s) - seed_start)) s"
 
 cookie=$(node "$BENCH_ROOT/bench/portal-session.mjs" "$base" "$data")
 # One application, so "my applications" has a row and "who used my data" has reads.

@@ -26,19 +26,8 @@ data=${BENCH_DATA:-$work/data}
 port=18080
 trap 'kill $ulus_pid 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-seed_start=$(date +%s)
-"$ulus" --log-level warn --data "$data" up --people "$people" --port "$port" \
-  --threads "${ULUS_THREADS:-8}" --node-port 18100 --node-threads "${NODE_THREADS:-16}" \
-  >"$work/up.txt" 2>"$work/up.err" &
-ulus_pid=$!
-for _ in $(seq 2400); do
-  grep -q "Stop with Ctrl-C" "$work/up.txt" 2>/dev/null && break
-  kill -0 $ulus_pid 2>/dev/null || { cat "$work/up.err" >&2; exit 1; }
-  sleep 0.5
-done
+start_ulus_up "$data" "$people" 16
 base="http://127.0.0.1:$port"
-wait_for_url "$base/healthz"
-echo "ulus up with $people people ready in $(($(date +%s) - seed_start)) s"
 
 node "$BENCH_ROOT/tests/oidc_client/mint-refresh-tokens.mjs" "$base" "$data" 1 demo-portal \
   "openid services documents" access >"$work/tokens.txt"

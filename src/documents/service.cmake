@@ -10,7 +10,7 @@ ulus_module(documents_service
 if(ULUS_BUILD_TESTS)
   ulus_test(documents_service_test
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/documents_service_test.cpp
-    DEPS ulus_documents_service)
+    DEPS ulus_documents_service ulus_store_testing)
   ulus_test(documents_service_pgtest
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/documents_service_pgtest.cpp
     DEPS ulus_documents_service ulus_store_testing

@@ -118,7 +118,7 @@ std::string FormatLocalTime(std::chrono::system_clock::time_point at, std::chron
   const auto day = std::chrono::floor<std::chrono::days>(local);
   const std::chrono::year_month_day date{day};
   const std::chrono::hh_mm_ss time{local - day};
-  char text[32];
+  char text[48];  // room for any int year, as the compiler counts
   std::snprintf(text, sizeof(text), "%04d-%02u-%02u %02ld:%02ld", static_cast<int>(date.year()),
                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
                 static_cast<long>(time.hours().count()), static_cast<long>(time.minutes().count()));

@@ -3,13 +3,11 @@
 // store (once-only logins, expiry, refresh tokens sealed to their session).
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-
-#include <filesystem>
 
 #include "html.hpp"
 #include "portal_suite.hpp"
 #include "ulus/documents/pdf.hpp"
+#include "ulus/store/testing/temporary_sqlite.hpp"
 
 namespace ulus::portal {
 
@@ -17,15 +15,9 @@ namespace test {
 
 // A SQLite file in a temporary folder of its own, removed with the last reference.
 Result<SuiteDatabase> MakeSuiteDatabase() {
-  std::string pattern = (std::filesystem::temp_directory_path() / "ulus-portal-XXXXXX").string();
-  if (mkdtemp(pattern.data()) == nullptr) return Error::Internal("cannot make a temporary folder");
-  auto dir = std::shared_ptr<std::filesystem::path>(new std::filesystem::path(pattern),
-                                                    [](std::filesystem::path* p) {
-                                                      std::error_code ignored;
-                                                      std::filesystem::remove_all(*p, ignored);
-                                                      delete p;
-                                                    });
-  return SuiteDatabase{.url = "sqlite:" + (*dir / "platform.db").string(), .keep = dir};
+  ULUS_ASSIGN_OR_RETURN(auto sqlite, store::testing::TemporarySqlite::Make("ulus-portal-"));
+  std::shared_ptr<store::testing::TemporarySqlite> shared(std::move(sqlite));
+  return SuiteDatabase{.url = shared->url(), .keep = shared};
 }
 
 }  // namespace test

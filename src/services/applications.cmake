@@ -11,7 +11,7 @@ ulus_module(services_applications
 if(ULUS_BUILD_TESTS)
   ulus_test(services_applications_test
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/applications_test.cpp
-    DEPS ulus_services_applications)
+    DEPS ulus_services_applications ulus_store_testing)
   ulus_test(services_applications_pgtest
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/applications_pgtest.cpp
     DEPS ulus_services_applications ulus_store_testing

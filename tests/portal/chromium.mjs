@@ -6,7 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
-import { freshCode } from './totp.mjs';
+import { freshCode } from '../support/totp.mjs';
 
 export const kChromium = '/usr/bin/chromium';
 const kArgs = [

@@ -1,5 +1,5 @@
 // Prepares the people of the portal's browser test against a running `ulus up`, through Dan's own
-// pages (a scripted browser without script, ../oidc_client/browser.mjs):
+// pages (a scripted browser without script: ../support/dan.mjs):
 //   citizen A  the demo citizen of `ulus up` (DATA/demo-accounts.json)
 //   citizen B  another adult of the population register with a phone, signed up through
 //              /dan/signup with the code the register's phone receives (`ulus messages`)
@@ -18,8 +18,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CookieJar, formData, loginData, parseForms, request } from '../oidc_client/browser.mjs';
-import { currentStep, codeAt } from './totp.mjs';
+import { CookieJar } from '../oidc_client/browser.mjs';
+import { enrolTotp, passwordLogin, signUp } from '../support/dan.mjs';
+import { ulusRunner } from '../support/ulus.mjs';
 
 const [baseArg, dataDir, ulus] = process.argv.slice(2);
 if (!baseArg || !dataDir || !ulus) {
@@ -27,33 +28,7 @@ if (!baseArg || !dataDir || !ulus) {
   process.exit(2);
 }
 const base = baseArg.replace(/\/$/, '');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// Runs the binary; while it cannot be run (a rebuild replacing it) tries again for a minute.
-function ulusCommand(args) {
-  for (let waited = 0; ; waited++) {
-    try {
-      return execFileSync(ulus, ['--log-level', 'warn', '--data', dataDir, ...args], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (e) {
-      if (!['ENOENT', 'EACCES', 'ETXTBSY'].includes(e.code) || waited >= 60) {
-        throw new Error(`ulus ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
-    }
-  }
-}
-
-// The form on `page` whose action contains `path`.
-function form(page, path) {
-  const found = parseForms(page.text, page.url).find((f) => new URL(f.action).pathname === path);
-  if (!found) {
-    throw new Error(`no form posting to ${path} on ${page.url} (HTTP ${page.status}): ${page.text.slice(0, 300)}`);
-  }
-  return found;
-}
+const runUlus = ulusRunner(ulus, dataDir);
 
 // An adult of the register with a phone who is none of `exclude`: the first by register number.
 function otherAdult(agency, exclude) {
@@ -77,54 +52,6 @@ for (data,) in rows:
   return JSON.parse(out);
 }
 
-async function signUp({ nationalId, phone }, password) {
-  const jar = new CookieJar();
-  let page = await request(jar, `${base}/dan/signup?lang=en`);
-  let f = form(page, '/dan/signup');
-  const start = formData(f);
-  start.set('national_id', nationalId);
-  page = await request(jar, f.action, { method: 'POST', form: start });
-  if (page.status === 303 && page.location) page = await request(jar, page.location);
-  if (page.status !== 200) throw new Error(`sign-up of ${nationalId}: HTTP ${page.status} ${page.text.slice(0, 300)}`);
-  let code;
-  for (let i = 0; i < 50 && !code; i++) {
-    code = ulusCommand(['messages', '--to', phone, '--limit', '1']).match(/sign-up code is (\d{6})/)?.[1];
-    if (!code) await sleep(100);
-  }
-  if (!code) throw new Error(`no sign-up code reached ${phone}`);
-  f = form(page, '/dan/signup/verify');
-  const verify = formData(f);
-  verify.set('national_id', nationalId);
-  verify.set('code', code);
-  verify.set('password', password);
-  verify.set('password_again', password);
-  page = await request(jar, f.action, { method: 'POST', form: verify });
-  if (page.status !== 303) throw new Error(`sign-up of ${nationalId} refused: HTTP ${page.status} ${page.text.slice(0, 300)}`);
-}
-
-// Logs in with the password and enrols an authenticator app; returns its secret and the step of
-// the confirming code.
-async function enrolTotp(account) {
-  const jar = new CookieJar();
-  let page = await request(jar, `${base}/dan/login?lang=en`);
-  let f = form(page, '/dan/login');
-  page = await request(jar, f.action, { method: 'POST', form: loginData(f, account) });
-  if (page.status !== 303) throw new Error(`login of ${account.nationalId}: HTTP ${page.status} ${page.text.slice(0, 300)}`);
-  page = await request(jar, `${base}/dan/account/totp?lang=en`);
-  if (page.status !== 200) throw new Error(`TOTP page: HTTP ${page.status} ${page.location ?? ''}`);
-  const totpSecret = page.text.match(/[?&](?:amp;)?secret=([A-Z2-7]+)/)?.[1];
-  if (!totpSecret) throw new Error('the TOTP page shows no otpauth secret');
-  f = form(page, '/dan/account/totp');
-  const data = formData(f);
-  const step = currentStep();
-  data.set('code', codeAt(totpSecret, step));
-  page = await request(jar, f.action, { method: 'POST', form: data });
-  if (page.status !== 200 || !/recovery/i.test(page.text)) {
-    throw new Error(`TOTP enrolment refused: HTTP ${page.status} ${page.text.slice(0, 300)}`);
-  }
-  return { totpSecret, totpLastStep: step };
-}
-
 const demo = JSON.parse(readFileSync(join(dataDir, 'demo-accounts.json'), 'utf8'));
 const demoOf = (kind) => {
   const account = demo.find((a) => a.kind === kind);
@@ -136,10 +63,13 @@ const officer = demoOf('officer');
 
 const other = otherAdult(officer.agency, demo.map((a) => a.national_id));
 const passwordB = `portal-e2e-${randomBytes(9).toString('base64url')}`;
-await signUp(other, passwordB);
+await signUp(base, runUlus, other, passwordB);
 
+// The officer logs in with the password and enrols an authenticator app.
 const officerAccount = { nationalId: officer.national_id, password: officer.password };
-const totp = await enrolTotp(officerAccount);
+const officerBrowser = new CookieJar();
+await passwordLogin(base, officerBrowser, officerAccount);
+const totp = await enrolTotp(base, officerBrowser);
 
 const people = {
   citizenA: { nationalId: citizen.national_id, password: citizen.password, name: citizen.name },

@@ -8,8 +8,10 @@
 // document; the officer files for the second citizen at the one-stop desk with the code texted to
 // them; forms posted with a stale CSRF token are refused; logged-out visitors are sent to Dan; the
 // home page in Mongolian and back; the skip link, labels and a phone width; axe-core's WCAG 2.1
-// A/AA rules on the main pages as they are reached (axe.mjs); no request leaves loopback and every
-// page carries a Content-Security-Policy.
+// A/AA rules on the main pages as they are reached (axe.mjs); the session and login cookies
+// (browser-session, HttpOnly, SameSite=Lax; the login's gone once it is done) and no-store on the
+// logged-in pages; a login's callback URL taken from one browser logs no other browser in (login
+// CSRF); no request leaves loopback and every page carries a Content-Security-Policy.
 //   node portal.mjs BASE_URL PEOPLE.json DATA_DIR ULUS_BINARY
 // PEOPLE.json is what people.mjs printed; `ULUS_BINARY --data DATA_DIR messages` shows the texts
 // the desk sends (as people.mjs reads the sign-up codes).
@@ -51,7 +53,15 @@ const P = {
     desk: '/work/desk',
     actions: '/work/actions',
     danLogin: '/dan/login',
+    portalLogin: (next) => `/portal/login?next=${encodeURIComponent(next)}`,
+    callback: '/portal/callback',
   },
+  // The portal's cookies over plain HTTP (behind https they are __Host-ulus-portal...): the
+  // session's has no Max-Age (closing the browser ends it); the login in flight's lasts 15 minutes
+  // (src/portal/portal.cpp, Login and Callback).
+  cookie: { session: 'ulus-portal', login: 'ulus-portal-login', loginLifetime: 15 * 60, sameSite: 'Lax' },
+  // Pages with a person's data must not be kept by the browser's or a proxy's cache.
+  noStore: /(^|,)\s*no-store\s*(,|$)/i,
   text: {
     skip: 'Skip to content',
     logIn: 'Log in',
@@ -84,6 +94,8 @@ const P = {
     markRead: 'Mark all as read',
     // A posted form whose CSRF token is not the session's.
     forbidden: 'Not allowed',
+    // A callback without this browser's login in flight (src/portal/portal.cpp, Callback).
+    loginElsewhere: 'this login has expired or was started in another browser',
     // The one-stop desk and the officer's own actions.
     desk: 'One-stop desk',
     nationalId: 'National ID',
@@ -264,18 +276,63 @@ async function newContext(browser, viewport = P.desktop, extra = {}) {
   return { context, page: await context.newPage() };
 }
 
+// The browser's cookie of the portal named `name`, or undefined.
+async function cookieOf(context, name) {
+  return (await context.cookies(base)).find((c) => c.name === name);
+}
+
 // Presses the header's "Log in", logs in on Dan's pages and checks the portal brought the browser
-// back to the page the link named as next (default /my).
+// back to the page the link named as next (default /my). Returns the login cookie the browser held
+// while at Dan's (undefined when it held none).
 async function logInFromHeader(page, person) {
   const link = page.locator(P.css.header).getByRole('link', { name: P.text.logIn, exact: true });
   const next = new URL(await link.getAttribute('href'), base).searchParams.get('next') || '/my';
   await link.click();
   await page.waitForLoadState('load');
   expect(pathOf(page).startsWith('/dan/login'), `"Log in" led to ${page.url()}, not Dan's login page`);
+  const inFlight = await cookieOf(page.context(), P.cookie.login);
   await logInAtDan(page, person);
   expect(new URL(page.url()).origin === new URL(base).origin, `the login ended on ${page.url()}`);
   const wanted = new URL(next, base).pathname;
   expect(pathOf(page) === wanted, `after the login the portal is at ${page.url()}, not ${wanted}`);
+  return inFlight;
+}
+
+// Keeps `context`'s logins from reaching the portal's callback, as an attacker would to hand the
+// callback URL to someone else. A route sees only the first request of a navigation, not the
+// redirects that follow, so each navigation to the portal's origin is fetched here and its
+// redirects followed one by one (with the context's cookies); the one that would open
+// /portal/callback is recorded in `held.url` and the browser is sent to the home page instead.
+// release() removes the route.
+async function holdCallbacks(context) {
+  const origin = new URL(base).origin;
+  const held = {};
+  const isCallback = (url) => url.origin === origin && url.pathname === P.url.callback;
+  const hold = (route, url) => {
+    held.url = url.href;
+    return route.fulfill({ status: 303, headers: { Location: `${base}${P.url.home}` } });
+  };
+  const matches = (url) => url.origin === origin;
+  const handler = async (route) => {
+    const request = route.request();
+    if (!request.isNavigationRequest()) return route.fallback();
+    let url = new URL(request.url());
+    if (isCallback(url)) return hold(route, url);
+    let response = await route.fetch({ maxRedirects: 0 });
+    let hops = 0;
+    while (response.status() >= 300 && response.status() < 400 && response.headers().location && hops < 10) {
+      const next = new URL(response.headers().location, url);
+      if (isCallback(next)) return hold(route, next);
+      url = next;
+      hops++;
+      response = await context.request.get(url.href, { maxRedirects: 0 });
+    }
+    // No redirect: the answer as it is. After redirects: the browser goes to where they ended.
+    if (hops === 0) return route.fulfill({ response });
+    return route.fulfill({ status: 303, headers: { Location: url.href } });
+  };
+  await context.route(matches, handler);
+  return { held, release: () => context.unroute(matches, handler) };
 }
 
 // A fresh browser: chooses English once, logs `person` in from the header's link and returns on
@@ -418,13 +475,34 @@ await check('keyboard: the first Tab on the home page focuses "Skip to content",
 await accessible('the home page (/)', [], page, async () => {
   if (pathOf(page) !== P.url.home) await go(page, P.url.home);
 });
+let loginCookieA;
 const loggedInA = await check('citizen A logs in: "Log in" leads to Dan, Dan back to the page the link named', [], async () => {
-  await logInFromHeader(page, A);
+  loginCookieA = await logInFromHeader(page, A);
 }, page);
 await check('logged in, the header has a "Log out" button and the language stayed English', [loggedInA], async () => {
   await page.locator(P.css.header).getByRole('button', { name: P.text.logOut, exact: true }).waitFor();
   expect((await page.evaluate(() => document.documentElement.lang)) === P.lang,
     'the page after login is not in English: the language cookie was not remembered');
+}, page);
+// Playwright's cookies: expires -1 is a browser-session cookie, else seconds since the epoch.
+const cookieFlags = (c) => `expires ${c.expires}, HttpOnly ${c.httpOnly}, SameSite ${c.sameSite}, Path ${c.path}`;
+await check(`the session cookie ${P.cookie.session} is a browser-session cookie (no expiry), HttpOnly, SameSite=${P.cookie.sameSite}`, [loggedInA], async () => {
+  const session = await cookieOf(contextA, P.cookie.session);
+  expect(session, `no cookie ${P.cookie.session}: ${(await contextA.cookies(base)).map((c) => c.name).join(', ')}`);
+  expect(session.expires === -1, `it is kept until ${new Date(session.expires * 1000).toISOString()} (${cookieFlags(session)})`);
+  expect(session.httpOnly === true, `it is readable by scripts (${cookieFlags(session)})`);
+  expect(session.sameSite === P.cookie.sameSite, `its SameSite is ${session.sameSite} (${cookieFlags(session)})`);
+  expect(session.path === '/', `its Path is ${session.path}`);
+}, page);
+await check(`the login in flight (${P.cookie.login}) was HttpOnly, SameSite=${P.cookie.sameSite}, for at most 15 minutes, and is gone after the callback`, [loggedInA], async () => {
+  expect(loginCookieA, `the browser held no cookie ${P.cookie.login} at Dan's login page`);
+  expect(loginCookieA.httpOnly === true, `it was readable by scripts (${cookieFlags(loginCookieA)})`);
+  expect(loginCookieA.sameSite === P.cookie.sameSite, `its SameSite was ${loginCookieA.sameSite} (${cookieFlags(loginCookieA)})`);
+  const left = loginCookieA.expires - Date.now() / 1000;
+  expect(loginCookieA.expires !== -1 && left > 0 && left <= P.cookie.loginLifetime + 5,
+    `it was to last ${Math.round(left)} s (${cookieFlags(loginCookieA)}), not at most ${P.cookie.loginLifetime} s`);
+  const after = await cookieOf(contextA, P.cookie.login);
+  expect(!after, `after the callback the browser still holds it (${after && cookieFlags(after)})`);
 }, page);
 
 // b. My data.
@@ -486,6 +564,20 @@ await check('the PDF downloads and is a PDF (%PDF-)', [docId], async () => {
   expect(body.subarray(0, 5).toString('latin1') === '%PDF-', `starts with ${JSON.stringify(body.subarray(0, 8).toString('latin1'))}`);
   expect(/application\/pdf/.test(response.headers()['content-type'] ?? ''), `Content-Type ${response.headers()['content-type']}`);
 });
+await check('the logged-in pages ("My data", the application, its PDF) answer Cache-Control: no-store', [referenceId], async () => {
+  const problems = [];
+  for (const url of [P.url.myData, P.url.application(referenceId)]) {
+    const response = await go(page, url);
+    const cache = await response.headerValue('cache-control');
+    if (!P.noStore.test(cache ?? '')) problems.push(`${url}: Cache-Control ${JSON.stringify(cache)}`);
+  }
+  if (docId) {
+    const response = await contextA.request.get(base + P.url.pdf(docId));
+    const cache = response.headers()['cache-control'];
+    if (!P.noStore.test(cache ?? '')) problems.push(`${P.url.pdf(docId)}: Cache-Control ${JSON.stringify(cache)}`);
+  }
+  expect(problems.length === 0, problems.join('; '));
+}, page);
 
 // d. Who used my data.
 await check('"Who used my data" lists the registry read of the application (services:address-reference/<id>)', [referenceId], async () => {
@@ -816,6 +908,62 @@ for (const url of [P.url.myData, P.url.work]) {
   }, out);
 }
 
+// Login CSRF: an attacker starts a login in their own browser, logs in at Dan as themself
+// (citizen B) and keeps the callback URL (Dan's code and the state) from the portal; a victim's
+// browser that opens it must not be logged in as the attacker.
+const { context: contextAttacker, page: attacker } = await newContext(browser);
+let holding;
+const heldCallback = await check('a login started in one browser and finished at Dan as citizen B, its callback held back: the URL carries a code and the state', [], async () => {
+  holding = await holdCallbacks(contextAttacker);
+  const { held } = holding;
+  await go(attacker, `${P.url.home}?lang=${P.lang}`);
+  await go(attacker, P.url.portalLogin(P.url.myData));
+  expect(pathOf(attacker).startsWith(P.url.danLogin), `${P.url.portalLogin(P.url.myData)} led to ${attacker.url()}, not Dan's login page`);
+  expect(await cookieOf(contextAttacker, P.cookie.login), `the browser holds no ${P.cookie.login} at Dan's login page`);
+  await logInAtDan(attacker, B);
+  expect(held.url, `no navigation reached ${P.url.callback}; the browser is at ${attacker.url()}`);
+  const params = new URL(held.url).searchParams;
+  expect(params.get('code') && params.get('state'), `the held callback has no code or no state: ${held.url}`);
+  // Held back, it logged nobody in: the attacker's browser still has its login in flight.
+  expect(!(await cookieOf(contextAttacker, P.cookie.session)), 'the attacker\'s browser has a portal session already');
+  expect(await cookieOf(contextAttacker, P.cookie.login), `the attacker's browser lost its ${P.cookie.login}`);
+  return held.url;
+}, attacker);
+const { context: contextVictim, page: victim } = await newContext(browser);
+const refused = await check('another browser opening that callback URL gets an error page (4xx, no redirect): "login … started in another browser", and no session', [heldCallback], async () => {
+  await go(victim, `${P.url.home}?lang=${P.lang}`);
+  const response = await victim.goto(heldCallback);
+  expect(response, `no response for ${heldCallback}`);
+  const hops = [];
+  for (let r = response.request().redirectedFrom(); r; r = r.redirectedFrom()) hops.unshift(r.url());
+  expect(hops.length === 0, `the callback redirected: ${[...hops, victim.url()].join(' -> ')}`);
+  expect(pathOf(victim) === P.url.callback, `the victim's browser is at ${victim.url()}`);
+  expect(response.status() >= 400 && response.status() < 500, `the callback answered ${response.status()}`);
+  const alert = short(await victim.locator(`${P.css.main} [role=alert]`).allInnerTexts().then((t) => t.join(' ')));
+  expect(alert.toLowerCase().includes(P.text.loginElsewhere.toLowerCase()), `the page's alert is "${alert}", not "${P.text.loginElsewhere}…"`);
+  expect((await victim.locator(P.css.header).getByRole('button', { name: P.text.logOut }).count()) === 0,
+    'the error page\'s header has "Log out"');
+  const session = await cookieOf(contextVictim, P.cookie.session);
+  expect(!session, `the victim's browser was given a session cookie (${session && cookieFlags(session)})`);
+  return true;
+}, victim);
+await check(`after that, the victim's ${P.url.myData} still leads to Dan's login page (not logged in as citizen B)`, [refused], async () => {
+  const response = await victim.goto(P.url.myData);
+  expect(response, `no response for ${P.url.myData}`);
+  expect(pathOf(victim).startsWith(P.url.danLogin), `${P.url.myData} ended at ${victim.url()} (HTTP ${response.status()})`);
+  expect(!(await victim.content()).includes(B.nationalId), `the page shows citizen B's national ID ${B.nationalId}`);
+}, victim);
+// The URL was a good one: the browser that started the login is logged in by it (the victim's
+// attempt did not spend it), so the refusal above was for the browser, not for a bad code.
+await check('the held callback URL, opened in the browser that started the login, logs citizen B in there', [refused], async () => {
+  await holding.release();
+  await attacker.goto(heldCallback);
+  await attacker.waitForLoadState('load');
+  expect(pathOf(attacker) === P.url.myData, `the callback led to ${attacker.url()}, not ${P.url.myData}`);
+  expect((await attacker.locator(P.css.main).innerText()).includes(B.nationalId), `"My data" does not show ${B.nationalId}`);
+  expect(!(await cookieOf(contextAttacker, P.cookie.login)), `${P.cookie.login} is still there after the callback`);
+}, attacker);
+
 // Citizen A logs out.
 await check('citizen A logs out of the portal and of Dan: "Log in" asks for the password again', [loggedInA], async () => {
   await go(page, P.url.home);
@@ -860,7 +1008,9 @@ await check('the header\'s "English" link (?lang=en) switches back to English, a
   expect((await h1(lang)) === P.text.welcome, `without ?lang the home page is "${await h1(lang)}"`);
 }, lang);
 
-for (const context of [contextA, contextO, contextB, contextPhone, contextOut, contextLang]) await context?.close();
+for (const context of [contextA, contextO, contextB, contextPhone, contextOut, contextAttacker, contextVictim, contextLang]) {
+  await context?.close();
+}
 await browser.close();
 
 // The watch over every page of the run.

@@ -1,6 +1,6 @@
 // RFC 6238 time-based one-time passwords as an authenticator app makes them (HMAC-SHA-1, 6
-// digits, 30 s steps), from the base32 secret Dan shows when an app is enrolled. Shared by
-// people.mjs (enrolment) and portal.mjs (the officer's login).
+// digits, 30 s steps), from the base32 secret Dan shows when an app is enrolled. Used by dan.mjs
+// (enrolment) and tests/portal/chromium.mjs (the officer's login).
 
 import { createHmac } from 'node:crypto';
 
