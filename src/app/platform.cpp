@@ -142,6 +142,7 @@ Result<std::unique_ptr<Platform>> Platform::Open(const PlatformOptions& given) {
   dan_options.portal_post_logout_redirect_uris = {platform->issuer_ + "/"};
   dan_options.pkcs11 = options.pkcs11;
   dan_options.secure_cookies = platform->tls_;
+  dan_options.languages = platform->pack_->languages;
   ULUS_ASSIGN_OR_RETURN(
       platform->dan_, identity::Dan::Open(*platform->db_, *platform->people_, *platform->messages_,
                                           std::move(dan_options)));

@@ -13,23 +13,31 @@ using nlohmann::json;
 
 namespace {
 
-constexpr Text kTitle{"Баримт шалгах", "Verify a document"};
+constexpr Text kTitle{"Баримт шалгах", "Verify a document", "Құжатты тексеру",
+                      "Проверка документа"};
 constexpr Text kIntro{
     "Баримтын QR кодыг уншуулж гарсан текстийг энд буулгана уу. Нэвтрэх шаардлагагүй.",
-    "Paste the text of the document's QR code here. No login is needed."};
-constexpr Text kLabel{"QR кодын текст", "QR code text"};
-constexpr Text kButton{"Шалгах", "Verify"};
-constexpr Text kGenuine{"Жинхэнэ", "Genuine"};
-constexpr Text kRevoked{"Хүчингүй болсон", "Revoked"};
-constexpr Text kExpired{"Хугацаа дууссан", "Expired"};
-constexpr Text kForged{"Хуурамч эсвэл өөрчлөгдсөн", "Forged or changed"};
-constexpr Text kIssuer{"Олгосон байгууллага", "Issued by"};
-constexpr Text kIssued{"Олгосон", "Issued"};
-constexpr Text kExpires{"Хүчинтэй хугацаа", "Valid until"};
+    "Paste the text of the document's QR code here. No login is needed.",
+    "Құжаттың QR кодының мәтінін осында қойыңыз. Кіру қажет емес.",
+    "Вставьте сюда текст QR-кода документа. Вход не требуется."};
+constexpr Text kLabel{"QR кодын текст", "QR code text", "QR код мәтіні", "Текст QR-кода"};
+constexpr Text kButton{"Шалгах", "Verify", "Тексеру", "Проверить"};
+constexpr Text kGenuine{"Жинхэнэ", "Genuine", "Түпнұсқа", "Подлинный"};
+constexpr Text kRevoked{"Хүчингүй болсон", "Revoked", "Күші жойылған", "Отозван"};
+constexpr Text kExpired{"Хугацаа дууссан", "Expired", "Мерзімі өткен", "Срок истёк"};
+constexpr Text kForged{"Хуурамч эсвэл өөрчлөгдсөн", "Forged or changed",
+                       "Жалған немесе өзгертілген", "Поддельный или изменённый"};
+constexpr Text kIssuer{"Олгосон байгууллага", "Issued by", "Берген мекеме", "Выдан"};
+constexpr Text kIssued{"Олгосон", "Issued", "Берілген күні", "Дата выдачи"};
+constexpr Text kExpires{"Хүчинтэй хугацаа", "Valid until", "Жарамдылық мерзімі", "Действителен до"};
 constexpr Text kDisclosure{"Эзэмшигч зөвхөн эдгээр мэдээллийг харуулахаар сонгосон.",
-                           "The holder chose to show only this."};
-constexpr Text kScan{"Камераар уншуулах", "Scan with the camera"};
-constexpr Text kAnother{"Өөр баримт шалгах", "Verify another"};
+                           "The holder chose to show only this.",
+                           "Иесі тек осы мәліметтерді көрсетуді таңдады.",
+                           "Владелец решил показать только это."};
+constexpr Text kScan{"Камераар уншуулах", "Scan with the camera", "Камерамен оқу",
+                     "Сканировать камерой"};
+constexpr Text kAnother{"Өөр баримт шалгах", "Verify another", "Басқа құжатты тексеру",
+                        "Проверить другой"};
 
 std::string Form(Lang lang, std::string_view value) {
   return "<p>" + std::string(Pick(lang, kIntro)) +

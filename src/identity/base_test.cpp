@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ulus/http/form.hpp"
 #include "ulus/identity/assurance.hpp"
@@ -193,6 +195,61 @@ TEST(PagesTest, LanguageFromQueryCookieOrHeader) {
   EXPECT_EQ(LangOf(MakeRequest("/", "", "en-US,en;q=0.9")), Lang::kEn);
   EXPECT_EQ(LangOf(MakeRequest("/", "", "mn-MN,en;q=0.5")), Lang::kMn);
   EXPECT_EQ(LangOf(MakeRequest("/?lang=xx")), Lang::kMn);
+  // Without a pack's word Dan offers Mongolian and English only.
+  EXPECT_EQ(PageLanguages(), (std::vector<std::string>{"mn", "en"}));
+  EXPECT_EQ(LangOf(MakeRequest("/?lang=kk")), Lang::kMn);
+  EXPECT_EQ(LangOf(MakeRequest("/", "lang=ru")), Lang::kMn);
+  EXPECT_EQ(LangOf(MakeRequest("/", "", "ru-RU,ru;q=0.9,en;q=0.8")), Lang::kEn);
+}
+
+TEST(PagesTest, PackLanguagesSetTheDefaultAndWhatIsOffered) {
+  const ScopedPageLanguages kz({"kk", "ru", "en"});
+  EXPECT_EQ(PageLanguages(), (std::vector<std::string>{"kk", "ru", "en"}));
+  EXPECT_EQ(LangOf(MakeRequest("/")), Lang::kKk);
+  EXPECT_EQ(LangOf(MakeRequest("/?lang=ru")), Lang::kRu);
+  EXPECT_EQ(LangOf(MakeRequest("/?lang=en")), Lang::kEn);
+  EXPECT_EQ(LangOf(MakeRequest("/?lang=mn")), Lang::kKk);  // not offered: the default
+  EXPECT_EQ(LangOf(MakeRequest("/", "lang=ru")), Lang::kRu);
+  EXPECT_EQ(LangOf(MakeRequest("/", "lang=mn")), Lang::kKk);
+  EXPECT_EQ(LangOf(MakeRequest("/?lang=en", "lang=ru", "kk")), Lang::kEn);  // query, cookie, header
+  EXPECT_EQ(LangOf(MakeRequest("/", "lang=ru", "kk")), Lang::kRu);
+  EXPECT_EQ(LangOf(MakeRequest("/", "", "ru-KZ,ru;q=0.9,en-US;q=0.8")), Lang::kRu);
+  EXPECT_EQ(LangOf(MakeRequest("/", "", "KK-kz")), Lang::kKk);
+  // q-values are weighed; languages not offered and q=0 do not count.
+  EXPECT_EQ(LangOf(MakeRequest("/", "", "de-DE, en;q=0.7, kk;q=0.8")), Lang::kKk);
+  EXPECT_EQ(LangOf(MakeRequest("/", "", "mn-MN,de;q=0.5")), Lang::kKk);
+  EXPECT_EQ(LangOf(MakeRequest("/", "", "ru;q=0, en;q=0.1")), Lang::kEn);
+  EXPECT_EQ(LangOf(MakeRequest("/", "", "ru;q=0")), Lang::kKk);
+  EXPECT_EQ(LangOf(MakeRequest("/", "", "ru;q=oops")), Lang::kKk);
+}
+
+TEST(PagesTest, PackLanguagesDanHasNoTextInAreLeftOut) {
+  const ScopedPageLanguages saved({"mn", "en"});
+  SetPageLanguages({"ru", "lo", "ru", "kk"});
+  EXPECT_EQ(PageLanguages(), (std::vector<std::string>{"ru", "kk"}));
+  EXPECT_EQ(LangOf(MakeRequest("/")), Lang::kRu);
+  SetPageLanguages({"lo", "th"});
+  EXPECT_EQ(PageLanguages(), (std::vector<std::string>{"mn", "en"}));
+  SetPageLanguages({});
+  EXPECT_EQ(PageLanguages(), (std::vector<std::string>{"mn", "en"}));
+}
+
+TEST(PagesTest, KazakhAndRussianTextFallsBackToEnglish) {
+  constexpr Text kFull{"Нэвтрэх", "Log in", "Кіру", "Войти"};
+  constexpr Text kOld{"Нэвтрэх", "Log in"};
+  EXPECT_EQ(Pick(Lang::kMn, kFull), "Нэвтрэх");
+  EXPECT_EQ(Pick(Lang::kEn, kFull), "Log in");
+  EXPECT_EQ(Pick(Lang::kKk, kFull), "Кіру");
+  EXPECT_EQ(Pick(Lang::kRu, kFull), "Войти");
+  EXPECT_EQ(Pick(Lang::kKk, kOld), "Log in");
+  EXPECT_EQ(Pick(Lang::kRu, kOld), "Log in");
+  for (const auto lang : {Lang::kMn, Lang::kEn, Lang::kKk, Lang::kRu}) {
+    EXPECT_EQ(LangFromCode(LangCode(lang)), lang);
+  }
+  EXPECT_EQ(LangCode(Lang::kKk), "kk");
+  EXPECT_EQ(LangCode(Lang::kRu), "ru");
+  EXPECT_FALSE(LangFromCode("kz").has_value());
+  EXPECT_FALSE(LangFromCode("").has_value());
 }
 
 TEST(PagesTest, PageHasLanguageSwitchAndForbidsScripts) {
@@ -200,6 +257,10 @@ TEST(PagesTest, PageHasLanguageSwitchAndForbidsScripts) {
   EXPECT_NE(page.body.find("<html lang=\"mn\">"), std::string::npos);
   EXPECT_NE(page.body.find("Нэвтрэх &lt;x&gt;"), std::string::npos);
   EXPECT_NE(page.body.find("href=\"/dan/login?return_to=%2Fa&amp;lang=en\""), std::string::npos);
+  EXPECT_NE(page.body.find("lang=\"en\" hreflang=\"en\">English</a>"), std::string::npos);
+  EXPECT_EQ(page.body.find("hreflang=\"mn\""), std::string::npos);
+  EXPECT_EQ(page.body.find("hreflang=\"kk\""), std::string::npos);
+  EXPECT_EQ(page.body.find("hreflang=\"ru\""), std::string::npos);
   bool csp = false;
   for (const auto& [name, value] : page.headers) {
     if (name == "Content-Security-Policy") {
@@ -209,6 +270,25 @@ TEST(PagesTest, PageHasLanguageSwitchAndForbidsScripts) {
     }
   }
   EXPECT_TRUE(csp);
+}
+
+TEST(PagesTest, LanguageSwitchOffersEveryOtherPackLanguage) {
+  const ScopedPageLanguages kz({"kk", "ru", "en"});
+  auto page = Page(Lang::kKk, "Кіру", "<p>body</p>", "/dan/login?lang=kk&return_to=%2Fa");
+  EXPECT_NE(page.body.find("<html lang=\"kk\">"), std::string::npos);
+  EXPECT_NE(page.body.find("<nav aria-label=\"Тіл\">"), std::string::npos);
+  EXPECT_NE(page.body.find("Негізгі мазмұнға өту"), std::string::npos);
+  EXPECT_NE(page.body.find("<a href=\"/dan/login?return_to=%2Fa&amp;lang=ru\" lang=\"ru\" "
+                           "hreflang=\"ru\">Русский</a> <a href=\"/dan/login?return_to=%2Fa&amp;"
+                           "lang=en\" lang=\"en\" hreflang=\"en\">English</a></nav>"),
+            std::string::npos)
+      << page.body;
+  EXPECT_EQ(page.body.find("hreflang=\"kk\""), std::string::npos);
+  EXPECT_EQ(page.body.find("Монгол"), std::string::npos);
+
+  auto en = Page(Lang::kEn, "Log in", "", "/dan/login");
+  EXPECT_NE(en.body.find(">Қазақша</a> <a href=\"/dan/login?lang=ru\""), std::string::npos);
+  EXPECT_EQ(en.body.find("hreflang=\"en\""), std::string::npos);
 }
 
 TEST(FormTest, ParsesEncodedPairsAndRefusesBadEscapes) {

@@ -4,6 +4,7 @@
 
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/http/form.hpp"
+#include "ulus/identity/pages.hpp"
 #include "ulus/store/migration.hpp"
 
 namespace ulus::identity {
@@ -54,6 +55,10 @@ Result<std::unique_ptr<Dan>> Dan::Open(store::Database& db, PersonDirectory& peo
                                        MessageGateway& messages, DanOptions options,
                                        const Clock& clock) {
   ULUS_TRY(Migrate(db));
+  for (const auto& code : options.languages) {
+    if (!LangFromCode(code)) spdlog::warn("dan: no page text in language '{}'; left out", code);
+  }
+  SetPageLanguages(options.languages);
   std::unique_ptr<Dan> dan(new Dan());
   dan->audit_ = std::make_unique<AuditLog>(db, clock);
   SessionOptions session_options;

@@ -31,6 +31,7 @@
 #include "ulus/http/problem.hpp"
 #include "ulus/http/router.hpp"
 #include "ulus/identity/dan.hpp"
+#include "ulus/identity/pages.hpp"
 #include "ulus/store/database.hpp"
 #include "ulus/store/group_commit.hpp"
 #include "ulus/store/migration.hpp"
@@ -250,7 +251,8 @@ class DanStoreTest : public ::testing::TestWithParam<DanBackend> {
   }
 
   // Dan assembled over the test database with a confidential "tax" client, mounted on router_.
-  Dan* OpenDan() {
+  // `languages` are the pack's (DanOptions::languages).
+  Dan* OpenDan(std::vector<std::string> languages = {}) {
     std::ofstream(dir_ / "clients.yaml") << R"(
 clients:
   - client_id: tax
@@ -267,6 +269,7 @@ clients:
     options.clients_file = dir_ / "clients.yaml";
     options.portal_redirect_uris = {kPortalCallback};
     options.accounts.argon2 = kCheapCost;
+    options.languages = std::move(languages);
     auto dan = Dan::Open(*db_, people_, *outbox_, options, clock_);
     EXPECT_TRUE(dan.ok()) << dan.error().ToString();
     if (!dan.ok()) return nullptr;
@@ -1010,6 +1013,20 @@ TEST_P(DanStoreTest, OidcCodeFlowRefreshRotationReuseAndRevocation) {
 }
 
 // A changed password ends what the old one bought: refresh families and their access tokens.
+TEST_P(DanStoreTest, OpenGivesDansPagesThePackLanguages) {
+  const ScopedPageLanguages restore({"mn", "en"});  // and puts back what the next test expects
+  ASSERT_NE(OpenDan({"kk", "ru", "en", "lo"}), nullptr);  // no page text in Lao: left out
+  EXPECT_EQ(PageLanguages(), (std::vector<std::string>{"kk", "ru", "en"}));
+  const Answer kk = Call(Method::get, "/dan/login");
+  EXPECT_NE(kk.body.find("<html lang=\"kk\">"), std::string::npos);
+  EXPECT_NE(kk.body.find("hreflang=\"ru\""), std::string::npos);
+  EXPECT_NE(kk.body.find("hreflang=\"en\""), std::string::npos);
+  // A pack that names no languages: Mongolian and English, as before.
+  ASSERT_NE(OpenDan(), nullptr);
+  EXPECT_EQ(PageLanguages(), (std::vector<std::string>{"mn", "en"}));
+  EXPECT_NE(Call(Method::get, "/dan/login").body.find("<html lang=\"mn\">"), std::string::npos);
+}
+
 TEST_P(DanStoreTest, PasswordChangeEndsTheAccountsTokens) {
   Dan* dan = OpenDan();
   ASSERT_NE(dan, nullptr);

@@ -18,17 +18,22 @@ http::Response LoginForm(const http::Request& request, Lang lang, const std::str
   body += "<form method=\"post\" action=\"" + Escape(Action("/dan/login", lang)) + "\">" +
           Hidden(kCsrfField, csrf) + Hidden("return_to", return_to) +
           Hidden("acr", ShortAcr(need)) + NationalIdInput(lang, true, national_id) +
-          "<label for=\"password\">" + std::string(Pick(lang, {"Нууц үг", "Password"})) +
+          "<label for=\"password\">" +
+          std::string(Pick(lang, {"Нууц үг", "Password", "Құпиясөз", "Пароль"})) +
           "</label><input type=\"password\" id=\"password\" name=\"password\" "
           "autocomplete=\"current-password\" required><button type=\"submit\">" +
-          std::string(Pick(lang, {"Нэвтрэх", "Log in"})) + "</button></form><p><a href=\"" +
-          Escape(Action("/dan/reset", lang)) + "\">" +
-          std::string(Pick(lang, {"Нууц үгээ мартсан уу?", "Forgot your password?"})) +
+          std::string(Pick(lang, {"Нэвтрэх", "Log in", "Кіру", "Войти"})) +
+          "</button></form><p><a href=\"" + Escape(Action("/dan/reset", lang)) + "\">" +
+          std::string(Pick(lang, {"Нууц үгээ мартсан уу?", "Forgot your password?",
+                                  "Құпиясөзді ұмыттыңыз ба?", "Забыли пароль?"})) +
           "</a></p><p><a href=\"" + Escape(Action("/dan/signup", lang)) + "\">" +
-          std::string(Pick(lang, {"Бүртгэлгүй юу? Бүртгүүлэх", "No account yet? Sign up"})) +
+          std::string(Pick(
+              lang, {"Бүртгэлгүй юу? Бүртгүүлэх", "No account yet? Sign up",
+                     "Тіркелгіңіз жоқ па? Тіркелу", "Нет учётной записи? Зарегистрируйтесь"})) +
           "</a></p>";
-  return Page(lang, Pick(lang, {"Данаар нэвтрэх", "Log in with Dan"}), body, request.target(),
-              status);
+  return Page(
+      lang, Pick(lang, {"Данаар нэвтрэх", "Log in with Dan", "Dan арқылы кіру", "Вход через Dan"}),
+      body, request.target(), status);
 }
 
 }  // namespace
@@ -46,7 +51,9 @@ Result<http::Response> GetLogin(const Pages& pages, http::Request& request) {
   const std::string notice =
       request.Query("done") == "reset"
           ? Notice(lang, {"Нууц үг солигдлоо. Шинэ нууц үгээрээ нэвтэрнэ үү.",
-                          "Your password has been reset. Log in with the new one."})
+                          "Your password has been reset. Log in with the new one.",
+                          "Құпиясөз қалпына келтірілді. Жаңа құпиясөзбен кіріңіз.",
+                          "Пароль восстановлен. Войдите с новым паролем."})
           : std::string();
   return WithPreLoginToken(pages, request, [&](const std::string& token) {
     return LoginForm(request, lang, token, return_to, need, {}, notice);
@@ -63,9 +70,10 @@ Result<http::Response> PostLogin(const Pages& pages, http::Request& request) {
         auto login = pages.accounts.LoginWithPassword(national_id, form.Value("password"),
                                                       ContextOf(request));
         if (!login.ok()) {
-          auto shown = ShowLoginError(lang, login.error(),
-                                      {"Регистрийн дугаар эсвэл нууц үг буруу байна.",
-                                       "National ID or password is wrong."});
+          auto shown = ShowLoginError(
+              lang, login.error(),
+              {"Регистрийн дугаар эсвэл нууц үг буруу байна.", "National ID or password is wrong.",
+               "ЖСН немесе құпиясөз қате.", "Неверный ИИН или пароль."});
           if (!shown) return std::move(login).error();
           return LoginForm(request, lang, form.Value(kCsrfField), return_to, need, national_id,
                            shown->html, shown->status);
@@ -88,25 +96,37 @@ http::Response OtpForm(const http::Request& request, Lang lang, const Session& s
                        std::string_view message_html, http::Status status = http::Status::ok) {
   std::string body(message_html);
   if (!account.totp_enabled) {
-    body += Notice(lang, {"Энэ үйлчилгээ хоёр дахь хүчин зүйл шаардана. Эхлээд баталгаажуулах "
-                          "апп тохируулна уу.",
-                          "This service needs a second factor. Set up an authenticator app "
-                          "first."}) +
-            "<p><a href=\"/dan/account/totp\">" +
-            std::string(Pick(lang, {"Апп тохируулах", "Set up an app"})) + "</a></p>";
-    return Page(lang, Pick(lang, {"Хоёр дахь хүчин зүйл", "Second factor"}), body, request.target(),
-                status);
+    body +=
+        Notice(
+            lang,
+            {"Энэ үйлчилгээ хоёр дахь хүчин зүйл шаардана. Эхлээд баталгаажуулах апп тохируулна "
+             "уу.",
+             "This service needs a second factor. Set up an authenticator app first.",
+             "Бұл қызмет екінші факторды талап етеді. Алдымен аутентификатор қолданбасын баптаңыз.",
+             "Для этой услуги нужен второй фактор. Сначала настройте приложение-аутентификатор."}) +
+        "<p><a href=\"/dan/account/totp\">" +
+        std::string(Pick(lang, {"Апп тохируулах", "Set up an app", "Қолданбаны баптау",
+                                "Настроить приложение"})) +
+        "</a></p>";
+    return Page(
+        lang,
+        Pick(lang, {"Хоёр дахь хүчин зүйл", "Second factor", "Екінші фактор", "Второй фактор"}),
+        body, request.target(), status);
   }
   body += "<form method=\"post\" action=\"" + Escape(Action("/dan/login/otp", lang)) + "\">" +
           Hidden(kCsrfField, session.csrf) + Hidden("return_to", return_to) +
           Hidden("acr", ShortAcr(need)) + "<label for=\"code\">" +
           std::string(Pick(lang, {"Апп дахь 6 оронтой код, эсвэл сэргээх код",
-                                  "The 6-digit code from your app, or a recovery code"})) +
+                                  "The 6-digit code from your app, or a recovery code",
+                                  "Қолданбадағы 6 таңбалы код немесе қалпына келтіру коды",
+                                  "6-значный код из приложения или код восстановления"})) +
           "</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"text\" "
           "autocomplete=\"one-time-code\" required><button type=\"submit\">" +
-          std::string(Pick(lang, {"Баталгаажуулах", "Verify"})) + "</button></form>";
-  return Page(lang, Pick(lang, {"Хоёр дахь хүчин зүйл", "Second factor"}), body, request.target(),
-              status);
+          std::string(Pick(lang, {"Баталгаажуулах", "Verify", "Растау", "Подтвердить"})) +
+          "</button></form>";
+  return Page(
+      lang, Pick(lang, {"Хоёр дахь хүчин зүйл", "Second factor", "Екінші фактор", "Второй фактор"}),
+      body, request.target(), status);
 }
 
 bool LooksLikeRecoveryCode(std::string_view code) {
@@ -140,9 +160,10 @@ Result<http::Response> PostOtp(const Pages& pages, http::Request& request) {
                 ? pages.accounts.LoginWithRecoveryCode(in.account.id, code, ContextOf(request))
                 : pages.accounts.LoginWithTotp(in.account.id, code, ContextOf(request));
         if (!factor.ok()) {
-          auto shown = ShowLoginError(lang, factor.error(),
-                                      {"Код буруу эсвэл аль хэдийн ашиглагдсан.",
-                                       "The code is wrong or was already used."});
+          auto shown = ShowLoginError(
+              lang, factor.error(),
+              {"Код буруу эсвэл аль хэдийн ашиглагдсан.", "The code is wrong or was already used.",
+               "Код қате немесе бұрын пайдаланылған.", "Код неверный или уже использован."});
           if (!shown) return std::move(factor).error();
           return OtpForm(request, lang, in.session, in.account, return_to, need, shown->html,
                          shown->status);
@@ -161,33 +182,45 @@ Result<http::Response> SignatureForm(const Pages& pages, const http::Request& re
                                      const SignedIn& in, const std::string& return_to,
                                      std::string_view message_html,
                                      http::Status status = http::Status::ok) {
-  const auto title = Pick(lang, {"Гарын үсгээр нэвтрэх", "Log in with your signature"});
+  const auto title = Pick(lang, {"Гарын үсгээр нэвтрэх", "Log in with your signature",
+                                 "Электрондық қолтаңбамен кіру", "Вход с электронной подписью"});
   std::string body(message_html);
   if (!in.account.has_signature_key) {
-    body += Notice(lang, {"Танд бүртгэлтэй гарын үсгийн түлхүүр алга. Бүртгэлийн хуудаснаас "
-                          "нийтийн түлхүүрээ бүртгүүлнэ үү.",
-                          "You have no signature key registered. Register your public key on "
-                          "your account page."}) +
-            "<p><a href=\"/dan/account\">" +
-            std::string(Pick(lang, {"Миний бүртгэл", "My account"})) + "</a></p>";
+    body +=
+        Notice(
+            lang,
+            {"Танд бүртгэлтэй гарын үсгийн түлхүүр алга. Бүртгэлийн хуудаснаас нийтийн түлхүүрээ "
+             "бүртгүүлнэ үү.",
+             "You have no signature key registered. Register your public key on your account page.",
+             "Сізде тіркелген қолтаңба кілті жоқ. Ашық кілтіңізді тіркелгі бетінде тіркеңіз.",
+             "У вас нет зарегистрированного ключа подписи. Зарегистрируйте открытый ключ на "
+             "странице учётной записи."}) +
+        "<p><a href=\"/dan/account\">" +
+        std::string(
+            Pick(lang, {"Миний бүртгэл", "My account", "Менің тіркелгім", "Моя учётная запись"})) +
+        "</a></p>";
     return Page(lang, title, body, request.target(), status);
   }
   ULUS_ASSIGN_OR_RETURN(auto challenge, pages.accounts.NewSignatureChallenge(in.account.id));
-  body +=
-      "<p>" +
-      std::string(Pick(lang, {"Доорх мөрийг (ASCII, мөр шилжилтгүй) өөрийн түлхүүрээр гарын үсэг "
-                              "зурж, гарын үсгийг base64url хэлбэрээр буулгана уу. 5 минут "
-                              "хүчинтэй.",
-                              "Sign the text below (ASCII, no newline) with your key and paste the "
-                              "signature as base64url. It is valid for 5 minutes."})) +
-      "</p><pre>" + Escape(challenge.SignedText()) + "</pre><form method=\"post\" action=\"" +
-      Escape(Action("/dan/login/signature", lang)) + "\">" + Hidden(kCsrfField, in.session.csrf) +
-      Hidden("return_to", return_to) + Hidden("challenge", challenge.id) +
-      "<label for=\"signature\">" +
-      std::string(Pick(lang, {"Гарын үсэг (base64url)", "Signature (base64url)"})) +
-      "</label><textarea id=\"signature\" name=\"signature\" rows=\"4\" required></textarea>"
-      "<button type=\"submit\">" +
-      std::string(Pick(lang, {"Нэвтрэх", "Log in"})) + "</button></form>";
+  body += "<p>" +
+          std::string(
+              Pick(lang, {"Доорх мөрийг (ASCII, мөр шилжилтгүй) өөрийн түлхүүрээр гарын үсэг зурж, "
+                          "гарын үсгийг base64url хэлбэрээр буулгана уу. 5 минут хүчинтэй.",
+                          "Sign the text below (ASCII, no newline) with your key and paste the "
+                          "signature as base64url. It is valid for 5 minutes.",
+                          "Төмендегі мәтінге (ASCII, жол ауыстырусыз) өз кілтіңізбен қол қойып, "
+                          "қолтаңбаны base64url түрінде қойыңыз. Мәтін 5 минут жарамды.",
+                          "Подпишите текст ниже (ASCII, без перевода строки) своим ключом и "
+                          "вставьте подпись в формате base64url. Текст действителен 5 минут."})) +
+          "</p><pre>" + Escape(challenge.SignedText()) + "</pre><form method=\"post\" action=\"" +
+          Escape(Action("/dan/login/signature", lang)) + "\">" +
+          Hidden(kCsrfField, in.session.csrf) + Hidden("return_to", return_to) +
+          Hidden("challenge", challenge.id) + "<label for=\"signature\">" +
+          std::string(Pick(lang, {"Гарын үсэг (base64url)", "Signature (base64url)",
+                                  "Қолтаңба (base64url)", "Подпись (base64url)"})) +
+          "</label><textarea id=\"signature\" name=\"signature\" rows=\"4\" required></textarea>"
+          "<button type=\"submit\">" +
+          std::string(Pick(lang, {"Нэвтрэх", "Log in", "Кіру", "Войти"})) + "</button></form>";
   return Page(lang, title, body, request.target(), status);
 }
 
@@ -208,9 +241,12 @@ Result<http::Response> PostSignature(const Pages& pages, http::Request& request)
         auto factor = pages.accounts.LoginWithSignature(
             in.account.id, form.Value("challenge"), form.Value("signature"), ContextOf(request));
         if (!factor.ok()) {
-          auto shown = ShowLoginError(lang, factor.error(),
-                                      {"Гарын үсэг баталгаажсангүй эсвэл сорилтын хугацаа дууссан.",
-                                       "The signature did not verify, or the challenge expired."});
+          auto shown =
+              ShowLoginError(lang, factor.error(),
+                             {"Гарын үсэг баталгаажсангүй эсвэл сорилтын хугацаа дууссан.",
+                              "The signature did not verify, or the challenge expired.",
+                              "Қолтаңба расталмады немесе мәтіннің жарамдылық мерзімі өтті.",
+                              "Подпись не прошла проверку, или срок действия текста истёк."});
           if (!shown) return std::move(factor).error();
           return SignatureForm(pages, request, lang, in, return_to, shown->html, shown->status);
         }

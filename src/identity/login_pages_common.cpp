@@ -88,13 +88,18 @@ http::Response Forbidden(Lang lang, std::string_view target, std::string_view ba
       Notice(lang,
              {"Маягтын хугацаа дууссан эсвэл өөр сайтаас илгээгдсэн. Хуудсыг дахин ачаалаад "
               "оролдоно уу.",
-              "The form has expired or was sent from another site. Reload the page and try "
-              "again."},
+              "The form has expired or was sent from another site. Reload the page and try again.",
+              "Форманың мерзімі өтті немесе ол басқа сайттан жіберілді. Бетті қайта жүктеп, "
+              "қайталап көріңіз.",
+              "Срок действия формы истёк, или она отправлена с другого сайта. Обновите страницу и "
+              "попробуйте снова."},
              "error") +
-      "<p><a href=\"" + Escape(back) + "\">" + std::string(Pick(lang, {"Буцах", "Back"})) +
-      "</a></p>";
-  return Page(lang, Pick(lang, {"Хүсэлтийг татгалзлаа", "Request refused"}), body, target,
-              http::Status::forbidden);
+      "<p><a href=\"" + Escape(back) + "\">" +
+      std::string(Pick(lang, {"Буцах", "Back", "Артқа", "Назад"})) + "</a></p>";
+  return Page(lang,
+              Pick(lang, {"Хүсэлтийг татгалзлаа", "Request refused", "Сұрау қабылданбады",
+                          "Запрос отклонён"}),
+              body, target, http::Status::forbidden);
 }
 
 Result<std::variant<http::Form, http::Response>> PreLoginForm(const Pages& pages,
@@ -149,25 +154,34 @@ std::optional<ShownError> ShowLoginError(Lang lang, const Error& error, const Te
       for (const char c : error.message) {
         if (c >= '0' && c <= '9') seconds += c;
       }
-      std::string html = Notice(lang,
-                                {"Хэт олон удаа буруу оролдлоо. Түр хүлээгээд дахин оролдоно уу.",
-                                 "Too many failed attempts. Wait a while and try again."},
-                                "error");
+      std::string html =
+          Notice(lang,
+                 {"Хэт олон удаа буруу оролдлоо. Түр хүлээгээд дахин оролдоно уу.",
+                  "Too many failed attempts. Wait a while and try again.",
+                  "Сәтсіз әрекеттер тым көп. Біраз күтіп, қайталап көріңіз.",
+                  "Слишком много неудачных попыток. Подождите немного и попробуйте снова."},
+                 "error");
       if (!seconds.empty()) {
-        html += "<p>" + std::string(Pick(lang, {"Хүлээх хугацаа (секунд): ", "Wait (seconds): "})) +
+        html += "<p>" +
+                std::string(Pick(lang, {"Хүлээх хугацаа (секунд): ", "Wait (seconds): ",
+                                        "Күту уақыты (секунд): ", "Время ожидания (секунд): "})) +
                 seconds + "</p>";
       }
       return ShownError{html, http::Status::too_many_requests};
     }
     case ErrorCode::kPermissionDenied:
-      return ShownError{
-          Notice(lang, {"Энэ бүртгэл идэвхгүй байна.", "This account is disabled."}, "error"),
-          http::Status::forbidden};
+      return ShownError{Notice(lang,
+                               {"Энэ бүртгэл идэвхгүй байна.", "This account is disabled.",
+                                "Бұл тіркелгі өшірілген.", "Эта учётная запись отключена."},
+                               "error"),
+                        http::Status::forbidden};
     case ErrorCode::kFailedPrecondition:
     case ErrorCode::kConflict:
       return ShownError{Notice(lang,
                                {"Энэ алхмыг одоо хийх боломжгүй. Эхнээс нь дахин оролдоно уу.",
-                                "This step cannot be done now. Start again."},
+                                "This step cannot be done now. Start again.",
+                                "Бұл қадамды қазір орындау мүмкін емес. Басынан бастаңыз.",
+                                "Этот шаг сейчас выполнить нельзя. Начните заново."},
                                "error"),
                         http::Status::conflict};
     default: return std::nullopt;
@@ -189,7 +203,7 @@ Result<std::variant<SignedIn, http::Response>> RequireSession(const Pages& pages
 
 std::string NationalIdInput(Lang lang, bool username, std::optional<std::string_view> value) {
   std::string html = "<label for=\"national_id\">" +
-                     std::string(Pick(lang, {"Регистрийн дугаар", "National ID"})) +
+                     std::string(Pick(lang, {"Регистрийн дугаар", "National ID", "ЖСН", "ИИН"})) +
                      "</label><input type=\"text\" id=\"national_id\" name=\"national_id\" ";
   if (username) html += "autocomplete=\"username\" ";
   html += "required";
@@ -199,18 +213,21 @@ std::string NationalIdInput(Lang lang, bool username, std::optional<std::string_
 
 std::string MessageCodeInput(Lang lang) {
   return "<label for=\"code\">" +
-         std::string(Pick(lang, {"Мессежээр ирсэн код", "The code from the message"})) +
+         std::string(Pick(lang, {"Мессежээр ирсэн код", "The code from the message",
+                                 "Хабарламадағы код", "Код из сообщения"})) +
          "</label><input type=\"text\" id=\"code\" name=\"code\" inputmode=\"numeric\" "
          "autocomplete=\"one-time-code\" required>";
 }
 
 std::string NewPasswordInputs(Lang lang) {
   return "<label for=\"password\">" +
-         std::string(Pick(lang, {"Шинэ нууц үг (дор хаяж 12 тэмдэгт)",
-                                 "New password (at least 12 characters)"})) +
+         std::string(Pick(
+             lang, {"Шинэ нууц үг (дор хаяж 12 тэмдэгт)", "New password (at least 12 characters)",
+                    "Жаңа құпиясөз (кемінде 12 таңба)", "Новый пароль (не менее 12 символов)"})) +
          "</label><input type=\"password\" id=\"password\" name=\"password\" "
          "autocomplete=\"new-password\" required><label for=\"password_again\">" +
-         std::string(Pick(lang, {"Нууц үгээ давтана уу", "The password again"})) +
+         std::string(Pick(lang, {"Нууц үгээ давтана уу", "The password again",
+                                 "Құпиясөзді қайталаңыз", "Повторите пароль"})) +
          "</label><input type=\"password\" id=\"password_again\" name=\"password_again\" "
          "autocomplete=\"new-password\" required>";
 }

@@ -144,9 +144,12 @@ std::string NewPasswordInputs(Lang lang);
 
 inline constexpr Text kPasswordRules = {
     "Нууц үг дор хаяж 12 тэмдэгттэй, регистрийн дугаараас өөр байх ёстой.",
-    "The password must have at least 12 characters and differ from your national ID."};
+    "The password must have at least 12 characters and differ from your national ID.",
+    "Құпиясөз кемінде 12 таңбадан тұруы және ЖСН-іңізден өзгеше болуы керек.",
+    "Пароль должен содержать не менее 12 символов и не совпадать с вашим ИИН."};
 inline constexpr Text kPasswordsDiffer = {"Хоёр нууц үг таарахгүй байна.",
-                                          "The two passwords differ."};
+                                          "The two passwords differ.",
+                                          "Екі құпиясөз сәйкес келмейді.", "Пароли не совпадают."};
 
 using PageHandler = Result<http::Response> (*)(const Pages&, http::Request&);
 

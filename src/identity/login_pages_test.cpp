@@ -6,14 +6,17 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "ulus/crypto/encoding.hpp"
+#include "ulus/crypto/keys.hpp"
 #include "ulus/crypto/totp.hpp"
 #include "ulus/http/form.hpp"
 #include "ulus/http/problem.hpp"
 #include "ulus/identity/accounts_service.hpp"
+#include "ulus/identity/pages.hpp"
 #include "ulus/store/migration.hpp"
 
 namespace ulus::identity {
@@ -92,6 +95,58 @@ std::string HiddenValue(const std::string& html, const std::string& name) {
   if (at == std::string::npos) return {};
   const auto start = at + marker.size();
   return html.substr(start, html.find('"', start) - start);
+}
+
+// `html` without its <name>...</name> elements.
+std::string Without(std::string html, const std::string& name) {
+  const std::string open = "<" + name;
+  const std::string close = "</" + name + ">";
+  for (auto at = html.find(open); at != std::string::npos; at = html.find(open, at)) {
+    const auto end = html.find(close, at);
+    if (end == std::string::npos) break;
+    html.erase(at, end + close.size() - at);
+  }
+  return html;
+}
+
+// The words in Latin letters a reader of the page sees, but for names and technical terms: the
+// English nobody translated. Tags, entities, the stylesheet, <code>, <pre> and table bodies
+// (secrets, challenges, audit events) are left out.
+std::vector<std::string> EnglishIn(const std::string& html) {
+  static const std::set<std::string> kAllowed = {
+      "Dan",           "English", "TOTP", "JWK", "ASCII", "base64url", "QR", "Google",
+      "Authenticator", "FreeOTP", "EC",   "P",   "RSA",   "Ed25519",   "UTC"};
+  std::string text = html;
+  for (const char* name : {"style", "code", "pre", "tbody"}) text = Without(text, name);
+  std::vector<std::string> found;
+  std::string word;
+  bool in_tag = false;
+  bool in_entity = false;
+  const auto flush = [&] {
+    if (!word.empty() && !kAllowed.contains(word)) found.push_back(word);
+    word.clear();
+  };
+  for (const char c : text) {
+    if (in_tag) {
+      in_tag = c != '>';
+      continue;
+    }
+    if (in_entity) {
+      in_entity = c != ';';
+      continue;
+    }
+    const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    const bool digit = c >= '0' && c <= '9';
+    if (letter || (digit && !word.empty())) {
+      word += c;
+      continue;
+    }
+    flush();
+    in_tag = c == '<';
+    in_entity = c == '&';
+  }
+  flush();
+  return found;
 }
 
 class LoginPagesTest : public ::testing::Test {
@@ -528,6 +583,186 @@ TEST_F(LoginPagesTest, ResetOfAnAccountWithTotpAsksForTheApp) {
   EXPECT_EQ(done.status, 303);
   EXPECT_EQ(PostLogin(kCitizen, kNew).status, 303);
 }
+
+TEST_F(LoginPagesTest, KazakhPackSpeaksKazakhUnlessAskedOtherwise) {
+  const ScopedPageLanguages kz({"kk", "ru", "en"});
+  // No hint at all: the pack's first language.
+  auto kk = Call(Method::get, "/dan/login");
+  EXPECT_EQ(kk.status, 200);
+  EXPECT_NE(kk.body.find("<html lang=\"kk\">"), std::string::npos);
+  EXPECT_NE(kk.body.find("<h1>Dan арқылы кіру</h1>"), std::string::npos);
+  EXPECT_NE(kk.body.find(">ЖСН</label>"), std::string::npos);
+  EXPECT_NE(kk.body.find(">Құпиясөз</label>"), std::string::npos);
+  EXPECT_NE(kk.body.find("action=\"/dan/login?lang=kk\""), std::string::npos);
+  // The switch offers the pack's other languages, and Mongolian nowhere.
+  EXPECT_NE(kk.body.find("<a href=\"/dan/login?lang=ru\" lang=\"ru\" hreflang=\"ru\">Русский</a>"),
+            std::string::npos);
+  EXPECT_NE(kk.body.find("<a href=\"/dan/login?lang=en\" lang=\"en\" hreflang=\"en\">English</a>"),
+            std::string::npos);
+  EXPECT_EQ(kk.body.find("hreflang=\"kk\""), std::string::npos);
+  EXPECT_EQ(kk.body.find("hreflang=\"mn\""), std::string::npos);
+  EXPECT_EQ(kk.body.find("Монгол"), std::string::npos);
+
+  auto ru = Call(Method::get, "/dan/login?lang=ru");
+  EXPECT_NE(ru.body.find("<html lang=\"ru\">"), std::string::npos);
+  EXPECT_NE(ru.body.find("<h1>Вход через Dan</h1>"), std::string::npos);
+  EXPECT_NE(ru.body.find(">ИИН</label>"), std::string::npos);
+  EXPECT_NE(ru.body.find(">Пароль</label>"), std::string::npos);
+  EXPECT_NE(ru.body.find("hreflang=\"kk\">Қазақша</a>"), std::string::npos);
+  EXPECT_NE(ru.body.find("hreflang=\"en\">English</a>"), std::string::npos);
+  EXPECT_EQ(ru.body.find("hreflang=\"ru\""), std::string::npos);
+
+  // Mongolian is not offered here: the default instead.
+  auto mn = Call(Method::get, "/dan/login?lang=mn");
+  EXPECT_NE(mn.body.find("<html lang=\"kk\">"), std::string::npos);
+  EXPECT_EQ(mn.body.find("Данаар нэвтрэх"), std::string::npos);
+  // The portal's language cookie carries over.
+  EXPECT_NE(Call(Method::get, "/dan/login", "lang=ru").body.find("<html lang=\"ru\">"),
+            std::string::npos);
+  EXPECT_NE(Call(Method::get, "/dan/login", "lang=mn").body.find("<html lang=\"kk\">"),
+            std::string::npos);
+
+  // English is still there for whoever asks for it (and the check of the other pages sees it).
+  auto en = Call(Method::get, "/dan/login?lang=en");
+  EXPECT_NE(en.body.find("<html lang=\"en\">"), std::string::npos);
+  EXPECT_NE(EnglishIn(en.body), std::vector<std::string>{});
+
+  // A refused login answers in the language of the form.
+  auto [cookie, token] = PreLoginToken();
+  auto wrong = Call(Method::post, "/dan/login?lang=ru", cookie,
+                    "csrf=" + token + "&national_id=" + http::FormEncode(kCitizen) +
+                        "&password=not+the+right+one");
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_NE(wrong.body.find("Неверный ИИН или пароль."), std::string::npos);
+  EXPECT_NE(wrong.body.find("<html lang=\"ru\">"), std::string::npos);
+}
+
+TEST_F(LoginPagesTest, MongolianPackPagesAreUnchanged) {
+  const ScopedPageLanguages mn_pack({"mn", "en"});
+  auto mn = Call(Method::get, "/dan/login");
+  EXPECT_NE(mn.body.find("<html lang=\"mn\">"), std::string::npos);
+  EXPECT_NE(mn.body.find("<h1>Данаар нэвтрэх</h1>"), std::string::npos);
+  EXPECT_NE(mn.body.find(">Регистрийн дугаар</label>"), std::string::npos);
+  EXPECT_NE(mn.body.find("<a href=\"/dan/login?lang=en\" lang=\"en\" hreflang=\"en\">English</a>"
+                         "</nav>"),
+            std::string::npos);
+  for (const char* other : {"hreflang=\"mn\"", "hreflang=\"kk\"", "hreflang=\"ru\""}) {
+    EXPECT_EQ(mn.body.find(other), std::string::npos) << other;
+  }
+  auto en = Call(Method::get, "/dan/login?lang=en");
+  EXPECT_NE(en.body.find("<html lang=\"en\">"), std::string::npos);
+  EXPECT_NE(en.body.find("<a href=\"/dan/login?lang=mn\" lang=\"mn\" hreflang=\"mn\">Монгол</a>"
+                         "</nav>"),
+            std::string::npos);
+  // Kazakh and Russian are not offered: Mongolian, the default.
+  EXPECT_NE(Call(Method::get, "/dan/login?lang=kk").body.find("<html lang=\"mn\">"),
+            std::string::npos);
+  EXPECT_NE(Call(Method::get, "/dan/login", "lang=ru").body.find("<html lang=\"mn\">"),
+            std::string::npos);
+}
+
+// Every page and message of the login, sign-up, reset and account pages in Kazakh and in Russian,
+// with no English left on them.
+class TranslatedPagesTest : public LoginPagesTest,
+                            public ::testing::WithParamInterface<const char*> {
+ protected:
+  // Checks one answer: its status, its language, no English.
+  void Expect(const Answer& answer, int status, const std::string& what) {
+    const std::string lang = GetParam();
+    EXPECT_EQ(answer.status, status) << what;
+    EXPECT_NE(answer.body.find("<html lang=\"" + lang + "\">"), std::string::npos) << what;
+    const auto english = EnglishIn(answer.body);
+    EXPECT_TRUE(english.empty()) << what << ": " << ::testing::PrintToString(english);
+  }
+};
+
+TEST_P(TranslatedPagesTest, NoEnglishIsLeft) {
+  const ScopedPageLanguages kz({"kk", "ru", "en"});
+  const std::string lang = GetParam();
+  const std::string q = "?lang=" + lang;
+
+  for (const std::string path : {"/dan/login", "/dan/signup", "/dan/reset", "/dan/reset/verify"}) {
+    Expect(Call(Method::get, path + q), 200, path);
+  }
+  Expect(Call(Method::get, "/dan/login" + q + "&done=reset"), 200, "login after a reset");
+  Expect(Call(Method::get, "/dan/signup/verify" + q + "&national_id=x"), 200, "sign-up code");
+  Expect(Call(Method::post, "/dan/login" + q, {}, "csrf=forged"), 403, "forged form");
+  Expect(PostPreLogin("/dan/login" + q,
+                      "national_id=" + http::FormEncode("УБ11111111") + "&password=wrong"),
+         401, "wrong password");
+  Expect(PostPreLogin("/dan/signup" + q, "national_id=" + http::FormEncode(kCitizen)), 200,
+         "sign-up code sent");
+  Expect(PostPreLogin("/dan/signup" + q, "national_id="), 400, "sign-up without an ID");
+  const std::string id = "national_id=" + http::FormEncode(kCitizen);
+  Expect(PostPreLogin("/dan/signup/verify" + q,
+                      id + "&code=000000&password=a+long+passphrase&password_again=another"),
+         400, "sign-up passwords differ");
+  Expect(PostPreLogin("/dan/signup/verify" + q, id + "&code=000000&password=a+long+passphrase"
+                                                     "&password_again=a+long+passphrase"),
+         401, "wrong sign-up code");
+  Expect(PostPreLogin("/dan/reset" + q, id), 200, "reset code sent");
+  Expect(PostPreLogin("/dan/reset/verify" + q, id + "&code=000000&password=a+long+passphrase"
+                                                    "&password_again=a+long+passphrase"),
+         401, "wrong reset code");
+
+  const auto cookie = SessionCookie(kCitizen);
+  for (const std::string path : {"/dan/account", "/dan/account/audit", "/dan/account/password",
+                                 "/dan/login/otp", "/dan/login/signature"}) {
+    Expect(Call(Method::get, path + q, cookie), 200, path);
+  }
+  Expect(Call(Method::get, "/dan/account" + q + "&done=password", cookie), 200,
+         "account after a password change");
+  const auto totp = Call(Method::get, "/dan/account/totp" + q, cookie);
+  Expect(totp, 200, "authenticator enrolment");
+  const auto csrf = HiddenValue(totp.body, "csrf");
+  Expect(Call(Method::post, "/dan/logout" + q, cookie, "csrf=forged"), 403, "forged logout");
+  Expect(Call(Method::post, "/dan/account/signature-key" + q, cookie,
+              "csrf=" + csrf + "&jwk=not+a+key"),
+         400, "refused key");
+  const std::string passwords = "&password=a+long+passphrase&password_again=";
+  Expect(Call(Method::post, "/dan/account/password" + q, cookie,
+              "csrf=" + csrf + "&current_password=x" + passwords + "different"),
+         400, "new passwords differ");
+  Expect(Call(Method::post, "/dan/account/password" + q, cookie,
+              "csrf=" + csrf + "&current_password=x&password=short&password_again=short"),
+         400, "short password");
+  Expect(Call(Method::post, "/dan/account/password" + q, cookie,
+              "csrf=" + csrf + "&current_password=wrong" + passwords + "a+long+passphrase"),
+         401, "wrong current password");
+
+  // The authenticator: a wrong code, then the right one and the recovery codes.
+  Expect(Call(Method::post, "/dan/account/totp" + q, cookie, "csrf=" + csrf + "&code=000000"), 401,
+         "wrong enrolment code");
+  const auto from = totp.body.find("<code>") + 6;
+  const auto secret =
+      crypto::Base32Decode(totp.body.substr(from, totp.body.find('<', from) - from));
+  ASSERT_TRUE(secret.has_value());
+  Expect(Call(Method::post, "/dan/account/totp" + q, cookie,
+              "csrf=" + csrf + "&code=" + crypto::Totp(*secret, clock_.Now())),
+         200, "recovery codes");
+  clock_.Advance(std::chrono::seconds(30));
+  Expect(Call(Method::get, "/dan/login/otp" + q, cookie), 200, "second factor");
+  Expect(Call(Method::post, "/dan/login/otp" + q, cookie, "csrf=" + csrf + "&code=000000"), 401,
+         "wrong second factor");
+
+  // A signature key: the page with the text to sign. The failures above (three) were free; the
+  // next waits a moment, and the one after it is refused at once.
+  clock_.Advance(std::chrono::minutes(2));
+  auto account = accounts_->FindByNationalId(kCitizen);
+  ASSERT_TRUE(account.ok() && account->has_value());
+  auto key = crypto::SigningKey::Generate(crypto::SignatureAlg::kEs256);
+  ASSERT_TRUE(key.ok());
+  ASSERT_TRUE(accounts_->RegisterSignatureKey((*account)->id, key->PublicJwk(), {}).ok());
+  Expect(Call(Method::get, "/dan/login/signature" + q, cookie), 200, "signature login");
+  Expect(Call(Method::post, "/dan/login/signature" + q, cookie,
+              "csrf=" + csrf + "&challenge=x&signature=x"),
+         401, "wrong signature");
+  Expect(Call(Method::post, "/dan/login/signature" + q, cookie,
+              "csrf=" + csrf + "&challenge=x&signature=x"),
+         429, "too many failures");
+}
+
+INSTANTIATE_TEST_SUITE_P(KazakhAndRussian, TranslatedPagesTest, ::testing::Values("kk", "ru"));
 
 }  // namespace
 }  // namespace ulus::identity

@@ -112,18 +112,29 @@ struct ScopeText {
   Text text;
 };
 constexpr ScopeText kScopeTexts[] = {
-    {"openid", {"Таныг хэн болохыг мэдэх", "Know who you are"}},
-    {"profile", {"Нэр, төрсөн огноо, хүйс", "Your name, date of birth and gender"}},
-    {"email", {"Цахим шуудангийн хаяг", "Your e-mail address"}},
-    {"phone", {"Утасны дугаар", "Your phone number"}},
-    {"national_id", {"Регистрийн дугаар", "Your national ID number"}},
+    {"openid",
+     {"Таныг хэн болохыг мэдэх", "Know who you are", "Сіздің кім екеніңізді білу",
+      "Знать, кто вы"}},
+    {"profile",
+     {"Нэр, төрсөн огноо, хүйс", "Your name, date of birth and gender",
+      "Аты-жөніңіз, туған күніңіз және жынысыңыз", "Ваши имя, дата рождения и пол"}},
+    {"email",
+     {"Цахим шуудангийн хаяг", "Your e-mail address", "Электрондық пошта мекенжайыңыз",
+      "Ваш адрес электронной почты"}},
+    {"phone", {"Утасны дугаар", "Your phone number", "Телефон нөміріңіз", "Ваш номер телефона"}},
+    {"national_id", {"Регистрийн дугаар", "Your national ID number", "ЖСН-іңіз", "Ваш ИИН"}},
     {"documents",
-     {"Таны баримт бичгүүдийг харах, хуваалцах", "See and share your signed documents"}},
+     {"Таны баримт бичгүүдийг харах, хуваалцах", "See and share your signed documents",
+      "Қол қойылған құжаттарыңызды көру және бөлісу",
+      "Просматривать ваши подписанные документы и делиться ими"}},
     {"services",
      {"Таны өмнөөс үйлчилгээ хүсэх, өргөдлийг тань харах",
-      "Apply for services for you and follow your applications"}},
+      "Apply for services for you and follow your applications",
+      "Сіздің атыңыздан қызметтерге өтініш беру және өтініштеріңізді қадағалау",
+      "Подавать заявления на услуги от вашего имени и следить за ними"}},
     {"offline_access",
-     {"Таныг нэвтрээгүй үед ч хандах эрх", "Keep access while you are signed out"}},
+     {"Таныг нэвтрээгүй үед ч хандах эрх", "Keep access while you are signed out",
+      "Сіз жүйеден шыққанда да қолжетімділікті сақтау", "Сохранять доступ, когда вы не в системе"}},
 };
 
 }  // namespace
@@ -136,10 +147,12 @@ class AuthorizeFlow {
   AuthorizeFlow(OidcProvider::Impl& p, http::Request& request)
       : p_(p), request_(request), lang_(LangOf(request)) {}
 
-  http::Response ErrorPage(std::string_view en, std::string_view mn) {
-    const std::string body = "<h1>" + Escape(Pick(lang_, {"Хүсэлт буруу", "Invalid request"})) +
-                             "</h1><p>" + Escape(Pick(lang_, {mn, en})) + "</p>";
-    auto r = Page(lang_, Pick(lang_, {"Алдаа", "Error"}), body, request_.target(),
+  http::Response ErrorPage(const Text& message) {
+    const std::string body =
+        "<h1>" +
+        Escape(Pick(lang_, {"Хүсэлт буруу", "Invalid request", "Қате сұрау", "Неверный запрос"})) +
+        "</h1><p>" + Escape(Pick(lang_, message)) + "</p>";
+    auto r = Page(lang_, Pick(lang_, {"Алдаа", "Error", "Қате", "Ошибка"}), body, request_.target(),
                   http::Status::bad_request);
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
@@ -157,25 +170,31 @@ class AuthorizeFlow {
   Result<http::Response> Start() {
     auto parsed = ParamsOf(request_);
     if (!parsed.ok()) {
-      return ErrorPage("The request's parameters are malformed.", "Хүсэлтийн параметр буруу.");
+      return ErrorPage({"Хүсэлтийн параметр буруу.", "The request's parameters are malformed.",
+                        "Сұрау параметрлері қате.", "Параметры запроса некорректны."});
     }
     const http::Form& form = *parsed;
     // Until client and redirect URI are known good, errors stay here: never redirect to an
     // address nobody registered.
     if (form.Count("client_id") != 1 || form.Count("redirect_uri") != 1) {
-      return ErrorPage("client_id and redirect_uri must each be given once.",
-                       "client_id болон redirect_uri тус бүр нэг удаа байх ёстой.");
+      return ErrorPage({"client_id болон redirect_uri тус бүр нэг удаа байх ёстой.",
+                        "client_id and redirect_uri must each be given once.",
+                        "client_id және redirect_uri әрқайсысы бір рет қана берілуі керек.",
+                        "client_id и redirect_uri должны быть указаны ровно по одному разу."});
     }
     const Client* client = p_.clients.Find(form.Value("client_id"));
     if (client == nullptr) {
-      return ErrorPage("The application is not known to Dan.", "Энэ програмыг Дан танихгүй.");
+      return ErrorPage({"Энэ програмыг Дан танихгүй.", "The application is not known to Dan.",
+                        "Бұл қолданба Dan жүйесіне белгісіз.", "Это приложение неизвестно Dan."});
     }
     PendingRequest ar;
     ar.client_id = client->id;
     ar.redirect_uri = form.Value("redirect_uri");
     if (!client->RedirectUriAllowed(ar.redirect_uri)) {
-      return ErrorPage("The redirect address is not registered for this application.",
-                       "Буцах хаяг энэ програмд бүртгэгдээгүй байна.");
+      return ErrorPage({"Буцах хаяг энэ програмд бүртгэгдээгүй байна.",
+                        "The redirect address is not registered for this application.",
+                        "Қайту мекенжайы бұл қолданба үшін тіркелмеген.",
+                        "Адрес возврата не зарегистрирован для этого приложения."});
     }
     ar.state = form.Value("state");
     const auto fail = [&](std::string_view error, std::string_view description) {
@@ -264,26 +283,34 @@ class AuthorizeFlow {
     ULUS_ASSIGN_OR_RETURN(auto found, Load(id));
     if (!found) {
       return ErrorPage(
-          "This sign-in request has expired or was completed. Start again from the "
-          "application.",
-          "Нэвтрэх хүсэлтийн хугацаа дууссан эсвэл дууссан байна. Програмаасаа дахин "
-          "эхлүүлнэ үү.");
+          {"Нэвтрэх хүсэлтийн хугацаа дууссан эсвэл дууссан байна. Програмаасаа дахин эхлүүлнэ үү.",
+           "This sign-in request has expired or was completed. Start again from the application.",
+           "Кіру сұрауының мерзімі өтті немесе ол аяқталған. Қолданбадан қайта бастаңыз.",
+           "Срок запроса на вход истёк, или он уже завершён. Начните заново из приложения."});
     }
     const Client* client = p_.clients.Find(found->client_id);
-    if (client == nullptr) return ErrorPage("The application is gone.", "Програм байхгүй.");
+    if (client == nullptr) {
+      return ErrorPage({"Програм байхгүй.", "The application is gone.", "Қолданба енді жоқ.",
+                        "Приложение больше не существует."});
+    }
     return Continue(*client, *found, consent_given);
   }
 
   Result<http::Response> Decide() {
     auto parsed = http::Form::FromRequest(request_);
-    if (!parsed.ok()) return ErrorPage("The form is malformed.", "Маягт буруу.");
+    if (!parsed.ok()) {
+      return ErrorPage({"Маягт буруу.", "The form is malformed.", "Форма қате толтырылған.",
+                        "Форма заполнена некорректно."});
+    }
     const http::Form& form = *parsed;
     ULUS_ASSIGN_OR_RETURN(auto session, p_.sessions.FromRequest(request_));
     const std::string csrf = form.Value("csrf");
     if (!session || csrf.empty() ||
         !crypto::ConstantTimeEquals(crypto::AsBytes(csrf), crypto::AsBytes(session->csrf))) {
-      return ErrorPage("The form has expired. Start again from the application.",
-                       "Маягтын хугацаа дууссан. Програмаасаа дахин эхлүүлнэ үү.");
+      return ErrorPage({"Маягтын хугацаа дууссан. Програмаасаа дахин эхлүүлнэ үү.",
+                        "The form has expired. Start again from the application.",
+                        "Форманың мерзімі өтті. Қолданбадан қайта бастаңыз.",
+                        "Срок действия формы истёк. Начните заново из приложения."});
     }
     const std::string decision = form.Value("decision");
     if (decision == "deny") {
@@ -292,8 +319,11 @@ class AuthorizeFlow {
       (void)Delete(found->id);
       return ErrorRedirect(found->redirect_uri, found->state, "access_denied", "the user declined");
     }
-    if (decision != "allow")
-      return ErrorPage("Choose allow or deny.", "Зөвшөөрөх эсвэл татгалзах.");
+    if (decision != "allow") {
+      return ErrorPage({"Зөвшөөрөх эсвэл татгалзах.", "Choose allow or deny.",
+                        "Рұқсат етіңіз немесе бас тартыңыз.",
+                        "Выберите «Разрешить» или «Отказать»."});
+    }
     return Resume(form.Value("ar"), true);
   }
 
@@ -354,12 +384,13 @@ class AuthorizeFlow {
 
   http::Response ConsentPage(const Client& client, const PendingRequest& ar,
                              const Session& session) {
-    const std::string name = lang_ == Lang::kMn ? client.name_mn : client.name_en;
-    std::string body = "<h1>" + Escape(name) + "</h1><p>" +
-                       Escape(Pick(lang_, {"Энэ програм таны өмнөөс дараах мэдээллийг авахыг хүсэж "
-                                           "байна:",
-                                           "This application asks for:"})) +
-                       "</p><ul>";
+    const auto name = Pick(lang_, {client.name_mn, client.name_en, client.name_kk, client.name_ru});
+    std::string body =
+        "<h1>" + Escape(name) + "</h1><p>" +
+        Escape(Pick(lang_, {"Энэ програм таны өмнөөс дараах мэдээллийг авахыг хүсэж байна:",
+                            "This application asks for:", "Бұл қолданба мыналарды сұрайды:",
+                            "Это приложение запрашивает:"})) +
+        "</p><ul>";
     for (const auto& s : ar.scopes) {
       for (const auto& t : kScopeTexts) {
         if (t.scope == s) body += "<li>" + Escape(Pick(lang_, t.text)) + "</li>";
@@ -369,10 +400,12 @@ class AuthorizeFlow {
             "\"><input type=\"hidden\" name=\"ar\" value=\"" + Escape(ar.id) +
             "\"><input type=\"hidden\" name=\"csrf\" value=\"" + Escape(session.csrf) +
             "\"><button type=\"submit\" name=\"decision\" value=\"allow\">" +
-            Escape(Pick(lang_, {"Зөвшөөрөх", "Allow"})) +
+            Escape(Pick(lang_, {"Зөвшөөрөх", "Allow", "Рұқсат ету", "Разрешить"})) +
             "</button> <button type=\"submit\" name=\"decision\" value=\"deny\">" +
-            Escape(Pick(lang_, {"Татгалзах", "Deny"})) + "</button></form>";
-    auto r = Page(lang_, Pick(lang_, {"Зөвшөөрөл", "Consent"}), body, request_.target());
+            Escape(Pick(lang_, {"Татгалзах", "Deny", "Бас тарту", "Отказать"})) +
+            "</button></form>";
+    auto r = Page(lang_, Pick(lang_, {"Зөвшөөрөл", "Consent", "Келісім", "Согласие"}), body,
+                  request_.target());
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   }
@@ -480,8 +513,9 @@ class AuthorizeFlow {
     });
     ULUS_TRY(issued);
     if (!fresh) {
-      return ErrorPage("This sign-in request was already completed.",
-                       "Энэ нэвтрэх хүсэлт аль хэдийн дууссан.");
+      return ErrorPage({"Энэ нэвтрэх хүсэлт аль хэдийн дууссан.",
+                        "This sign-in request was already completed.",
+                        "Бұл кіру сұрауы бұрын аяқталған.", "Этот запрос на вход уже завершён."});
     }
     p_.Housekeeping();
     std::vector<std::pair<std::string_view, std::string_view>> params = {{"code", code}};
@@ -513,7 +547,10 @@ Result<http::Response> OidcProvider::Impl::Logout(http::Request& request) {
   AuthorizeFlow flow(*this, request);
   const Lang lang = LangOf(request);
   auto parsed = ParamsOf(request);
-  if (!parsed.ok()) return flow.ErrorPage("The request is malformed.", "Хүсэлт буруу.");
+  if (!parsed.ok()) {
+    return flow.ErrorPage(
+        {"Хүсэлт буруу.", "The request is malformed.", "Сұрау қате.", "Некорректный запрос."});
+  }
   const http::Form& form = *parsed;
   const std::string hint = form.Value("id_token_hint");
   const std::string post_logout = form.Value("post_logout_redirect_uri");
@@ -527,24 +564,32 @@ Result<http::Response> OidcProvider::Impl::Logout(http::Request& request) {
     auto verified = crypto::VerifyJwt(hint, keys, policy, clock);
     if (!verified.ok() || !verified->claims.contains("aud") ||
         !verified->claims["aud"].is_string()) {
-      return flow.ErrorPage("The id_token_hint is not an ID token Dan issued.",
-                            "id_token_hint буруу байна.");
+      return flow.ErrorPage({"id_token_hint буруу байна.",
+                             "The id_token_hint is not an ID token Dan issued.",
+                             "id_token_hint Dan берген ID токен емес.",
+                             "id_token_hint не является ID-токеном, выданным Dan."});
     }
     const std::string aud = verified->claims["aud"].get<std::string>();
     if (!client_id.empty() && client_id != aud) {
-      return flow.ErrorPage("client_id does not match the id_token_hint.",
-                            "client_id таарахгүй байна.");
+      return flow.ErrorPage({"client_id таарахгүй байна.",
+                             "client_id does not match the id_token_hint.",
+                             "client_id мәні id_token_hint-ке сәйкес емес.",
+                             "client_id не совпадает с id_token_hint."});
     }
     client_id = aud;
     hinted_sub = verified->claims.value("sub", "");
   }
   const Client* client = client_id.empty() ? nullptr : clients.Find(client_id);
   if (!client_id.empty() && client == nullptr) {
-    return flow.ErrorPage("The application is not known to Dan.", "Энэ програмыг Дан танихгүй.");
+    return flow.ErrorPage({"Энэ програмыг Дан танихгүй.", "The application is not known to Dan.",
+                           "Бұл қолданба Dan жүйесіне белгісіз.",
+                           "Это приложение неизвестно Dan."});
   }
   if (!post_logout.empty() && (client == nullptr || !client->PostLogoutUriAllowed(post_logout))) {
-    return flow.ErrorPage("The address to return to after logout is not registered.",
-                          "Гарсны дараа буцах хаяг бүртгэгдээгүй байна.");
+    return flow.ErrorPage({"Гарсны дараа буцах хаяг бүртгэгдээгүй байна.",
+                           "The address to return to after logout is not registered.",
+                           "Шыққаннан кейін қайту мекенжайы тіркелмеген.",
+                           "Адрес возврата после выхода не зарегистрирован."});
   }
   ULUS_ASSIGN_OR_RETURN(auto session, sessions.FromRequest(request));
   // Without a hint naming this user, a page could log people out by embedding the URL; ask.
@@ -553,7 +598,8 @@ Result<http::Response> OidcProvider::Impl::Logout(http::Request& request) {
                           crypto::ConstantTimeEquals(crypto::AsBytes(form.Value("csrf")),
                                                      crypto::AsBytes(session->csrf)));
   if (session && !confirmed) {
-    std::string body = "<h1>" + Escape(Pick(lang, {"Гарах уу?", "Log out?"})) +
+    std::string body = "<h1>" +
+                       Escape(Pick(lang, {"Гарах уу?", "Log out?", "Шығасыз ба?", "Выйти?"})) +
                        "</h1><form method=\"post\" action=\"/oidc/logout\">";
     const auto hidden = [&](std::string_view name, const std::string& value) {
       if (!value.empty()) {
@@ -565,9 +611,9 @@ Result<http::Response> OidcProvider::Impl::Logout(http::Request& request) {
     hidden("client_id", client_id);
     hidden("post_logout_redirect_uri", post_logout);
     hidden("state", state);
-    body +=
-        "<button type=\"submit\">" + Escape(Pick(lang, {"Гарах", "Log out"})) + "</button></form>";
-    return Page(lang, Pick(lang, {"Гарах", "Log out"}), body, request.target());
+    body += "<button type=\"submit\">" + Escape(Pick(lang, {"Гарах", "Log out", "Шығу", "Выйти"})) +
+            "</button></form>";
+    return Page(lang, Pick(lang, {"Гарах", "Log out", "Шығу", "Выйти"}), body, request.target());
   }
   http::Response response;
   if (!post_logout.empty()) {
@@ -576,8 +622,11 @@ Result<http::Response> OidcProvider::Impl::Logout(http::Request& request) {
     response = SeeOther(AppendQuery(post_logout, params));
   } else {
     response =
-        Page(lang, Pick(lang, {"Гарлаа", "Logged out"}),
-             "<h1>" + Escape(Pick(lang, {"Та системээс гарлаа.", "You are logged out."})) + "</h1>",
+        Page(lang, Pick(lang, {"Гарлаа", "Logged out", "Жүйеден шықтыңыз", "Выход выполнен"}),
+             "<h1>" +
+                 Escape(Pick(lang, {"Та системээс гарлаа.", "You are logged out.",
+                                    "Сіз жүйеден шықтыңыз.", "Вы вышли из системы."})) +
+                 "</h1>",
              request.target());
   }
   if (session) {

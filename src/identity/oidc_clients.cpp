@@ -98,6 +98,8 @@ Client BuiltinPortal(const OidcOptions& options) {
   c.id = "ulus-portal";
   c.name_mn = "Улус портал";
   c.name_en = "Ulus portal";
+  c.name_kk = "Ulus порталы";
+  c.name_ru = "Портал Ulus";
   c.type = ClientType::kPublic;
   c.redirect_uris = options.portal_redirect_uris;
   c.post_logout_redirect_uris = options.portal_post_logout_redirect_uris;
@@ -113,6 +115,8 @@ Client BuiltinCli() {
   c.id = "ulus-cli";
   c.name_mn = "Улус тушаалын мөр";
   c.name_en = "Ulus command line";
+  c.name_kk = "Ulus пәрмен жолы";
+  c.name_ru = "Командная строка Ulus";
   c.type = ClientType::kPublic;
   c.redirect_uris = {"http://127.0.0.1/callback", "http://[::1]/callback"};
   c.grant_types = {"authorization_code", "refresh_token"};
@@ -243,6 +247,8 @@ Result<std::vector<Client>> ParseClients(std::string_view yaml) {
       if (const auto name = node["name"]) {
         c.name_mn = name["mn"].as<std::string>("");
         c.name_en = name["en"].as<std::string>("");
+        c.name_kk = name["kk"].as<std::string>("");
+        c.name_ru = name["ru"].as<std::string>("");
       }
       if (c.name_en.empty()) c.name_en = c.id;
       if (c.name_mn.empty()) c.name_mn = c.name_en;

@@ -19,7 +19,7 @@ namespace ulus::identity::oidc {
 //
 //   clients:
 //     - client_id: tax-office            # [A-Za-z0-9._-], at most 64 characters
-//       name: {mn: "Татварын алба", en: "Tax office"}
+//       name: {mn: "Татварын алба", en: "Tax office"}   # also kk:, ru:; English when missing
 //       type: confidential               # or public (public clients must use PKCE)
 //       redirect_uris: [https://tax.example.mn/callback]
 //       post_logout_redirect_uris: [https://tax.example.mn/]
@@ -39,6 +39,8 @@ struct Client {
   std::string id;
   std::string name_mn;
   std::string name_en;
+  std::string name_kk;  // empty: the English name is shown
+  std::string name_ru;  // empty: the English name is shown
   ClientType type = ClientType::kConfidential;
   std::vector<std::string> redirect_uris;
   std::vector<std::string> post_logout_redirect_uris;

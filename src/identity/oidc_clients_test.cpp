@@ -32,7 +32,7 @@ TEST(ParseClients, ReadsEveryField) {
   auto clients = ParseClients(R"(
 clients:
   - client_id: tax-office
-    name: {mn: "Татвар", en: "Tax office"}
+    name: {mn: "Татвар", en: "Tax office", kk: "Салық қызметі", ru: "Налоговая служба"}
     type: confidential
     redirect_uris: [https://tax.example.mn/cb]
     post_logout_redirect_uris: [https://tax.example.mn/]
@@ -48,6 +48,8 @@ clients:
   EXPECT_EQ(c.id, "tax-office");
   EXPECT_EQ(c.name_mn, "Татвар");
   EXPECT_EQ(c.name_en, "Tax office");
+  EXPECT_EQ(c.name_kk, "Салық қызметі");
+  EXPECT_EQ(c.name_ru, "Налоговая служба");
   EXPECT_FALSE(c.IsPublic());
   EXPECT_TRUE(c.HasGrant("client_credentials"));
   EXPECT_TRUE(c.AllowsScope("profile"));

@@ -17,6 +17,7 @@
 #include "ulus/http/form.hpp"
 #include "ulus/http/problem.hpp"
 #include "ulus/identity/oidc.hpp"
+#include "ulus/identity/pages.hpp"
 
 namespace ulus::identity {
 namespace {
@@ -121,7 +122,7 @@ clients:
     scopes: [openid, profile, offline_access]
     agency: TAX
   - client_id: shop
-    name: {mn: "Дэлгүүр", en: "Shop"}
+    name: {mn: "Дэлгүүр", en: "Shop", kk: "Дүкен", ru: "Магазин"}
     type: confidential
     redirect_uris: [https://shop.example.mn/cb]
     post_logout_redirect_uris: [https://shop.example.mn/bye]
@@ -583,6 +584,41 @@ TEST_F(OidcFlowTest, ConsentIsAskedOnceAndDenialIsReported) {
   EXPECT_FALSE(QueryParam(third.Location(), "code").empty());
   const Answer none = Call(Method::get, AuthorizeUrl("shop", kShopCallback, "&prompt=none"));
   EXPECT_EQ(QueryParam(none.Location(), "error"), "login_required");
+}
+
+TEST_F(OidcFlowTest, ConsentErrorAndLogoutPagesSpeakThePackLanguages) {
+  const ScopedPageLanguages kz({"kk", "ru", "en"});
+  const std::string cookie = Login();
+  const Answer kk =
+      Call(Method::get, AuthorizeUrl("shop", kShopCallback), "", {{"Cookie", cookie}});
+  ASSERT_EQ(kk.status, 200);
+  EXPECT_NE(kk.body.find("<html lang=\"kk\">"), std::string::npos);
+  EXPECT_NE(kk.body.find("<h1>Дүкен</h1>"), std::string::npos);
+  EXPECT_NE(kk.body.find("Бұл қолданба мыналарды сұрайды:"), std::string::npos);
+  EXPECT_NE(kk.body.find("<li>ЖСН-іңіз</li>"), std::string::npos);
+  EXPECT_NE(kk.body.find(">Рұқсат ету</button>"), std::string::npos);
+  EXPECT_NE(kk.body.find("hreflang=\"ru\""), std::string::npos);
+
+  const Answer ru = Call(Method::get, AuthorizeUrl("shop", kShopCallback), "",
+                         {{"Cookie", cookie + "; lang=ru"}});
+  EXPECT_NE(ru.body.find("<html lang=\"ru\">"), std::string::npos);
+  EXPECT_NE(ru.body.find("<h1>Магазин</h1>"), std::string::npos);
+  EXPECT_NE(ru.body.find("<li>Ваш ИИН</li>"), std::string::npos);
+  EXPECT_NE(ru.body.find(">Отказать</button>"), std::string::npos);
+
+  const Answer unknown = Call(Method::get, AuthorizeUrl("nobody", kPortalCallback), "",
+                              {{"Cookie", cookie + "; lang=ru"}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_NE(unknown.body.find("Это приложение неизвестно Dan."), std::string::npos);
+  EXPECT_NE(Call(Method::get, AuthorizeUrl("nobody", kPortalCallback))
+                .body.find("Бұл қолданба Dan жүйесіне белгісіз."),
+            std::string::npos);
+
+  const Answer logout = Call(Method::get, "/oidc/logout", "", {{"Cookie", cookie}});
+  EXPECT_EQ(logout.status, 200);
+  EXPECT_NE(logout.body.find("Шығасыз ба?"), std::string::npos);
+  EXPECT_NE(Call(Method::get, "/oidc/logout?lang=ru").body.find("Вы вышли из системы."),
+            std::string::npos);
 }
 
 TEST_F(OidcFlowTest, StepUpSendsTheUserToLoginWithTheLevel) {

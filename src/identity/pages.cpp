@@ -1,6 +1,11 @@
 #include "ulus/identity/pages.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
+#include <mutex>
+#include <optional>
 
 #include "ulus/http/form.hpp"
 
@@ -48,35 +53,144 @@ std::string WithLang(std::string_view target, std::string_view code) {
   return out + "?" + query;
 }
 
+// The page languages (SetPageLanguages): a few values of a four-value enum, so a fixed array
+// guarded by a mutex that is held only while a reader copies it out.
+struct Configured {
+  std::array<Lang, 4> langs{Lang::kMn, Lang::kEn, Lang::kMn, Lang::kMn};
+  size_t count = 2;
+
+  [[nodiscard]] bool Has(Lang lang) const {
+    return std::find(langs.begin(), langs.begin() + static_cast<std::ptrdiff_t>(count), lang) !=
+           langs.begin() + static_cast<std::ptrdiff_t>(count);
+  }
+};
+
+std::mutex configured_mu;
+Configured configured_langs;
+
+Configured CurrentLanguages() {
+  std::lock_guard lock(configured_mu);
+  return configured_langs;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The offered language an Accept-Language header prefers most: the highest q-value wins, and of
+// equal ones the first listed; regional tags count for their language ("ru-KZ" is ru).
+std::optional<Lang> FromAcceptLanguage(std::string_view header, const Configured& offered) {
+  std::optional<Lang> best;
+  double best_q = 0;
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    const auto item = header.substr(0, comma);
+    header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+    const auto semicolon = item.find(';');
+    const auto tag = Trim(item.substr(0, semicolon));
+    double q = 1;
+    if (semicolon != std::string_view::npos) {
+      auto params = item.substr(semicolon + 1);
+      while (!params.empty()) {
+        const auto next = params.find(';');
+        const auto param = Trim(params.substr(0, next));
+        params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
+        if (param.size() > 2 && (param[0] == 'q' || param[0] == 'Q') && param[1] == '=') {
+          const auto value = param.substr(2);
+          const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), q);
+          if (ec != std::errc() || end != value.data() + value.size()) q = 0;
+        }
+      }
+    }
+    std::string primary(tag.substr(0, tag.find('-')));
+    for (auto& c : primary) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto lang = LangFromCode(primary);
+    if (lang && offered.Has(*lang) && q > best_q) {
+      best = lang;
+      best_q = q;
+    }
+  }
+  return best;
+}
+
+// What each language is called in itself, for the switch links.
+std::string_view Endonym(Lang lang) {
+  switch (lang) {
+    case Lang::kEn: return "English";
+    case Lang::kKk: return "Қазақша";
+    case Lang::kRu: return "Русский";
+    case Lang::kMn: break;
+  }
+  return "Монгол";
+}
+
 }  // namespace
 
 std::string_view Pick(Lang lang, const Text& text) {
-  return lang == Lang::kEn ? text.en : text.mn;
+  switch (lang) {
+    case Lang::kMn: return text.mn;
+    case Lang::kEn: return text.en;
+    case Lang::kKk: return text.kk.empty() ? text.en : text.kk;
+    case Lang::kRu: return text.ru.empty() ? text.en : text.ru;
+  }
+  return text.en;
 }
 
 std::string_view LangCode(Lang lang) {
-  return lang == Lang::kEn ? "en" : "mn";
+  switch (lang) {
+    case Lang::kEn: return "en";
+    case Lang::kKk: return "kk";
+    case Lang::kRu: return "ru";
+    case Lang::kMn: break;
+  }
+  return "mn";
+}
+
+std::optional<Lang> LangFromCode(std::string_view code) {
+  if (code == "mn") return Lang::kMn;
+  if (code == "en") return Lang::kEn;
+  if (code == "kk") return Lang::kKk;
+  if (code == "ru") return Lang::kRu;
+  return std::nullopt;
+}
+
+void SetPageLanguages(const std::vector<std::string>& codes) {
+  Configured next;
+  next.count = 0;
+  for (const auto& code : codes) {
+    const auto lang = LangFromCode(code);
+    if (!lang || next.Has(*lang)) continue;
+    next.langs[next.count++] = *lang;
+  }
+  if (next.count == 0) next = Configured{};
+  std::lock_guard lock(configured_mu);
+  configured_langs = next;
+}
+
+std::vector<std::string> PageLanguages() {
+  const auto current = CurrentLanguages();
+  std::vector<std::string> out;
+  for (size_t i = 0; i < current.count; ++i) out.emplace_back(LangCode(current.langs[i]));
+  return out;
 }
 
 Lang LangOf(const http::Request& request) {
-  const auto from_code = [](std::string_view code) -> std::optional<Lang> {
-    if (code == "en") return Lang::kEn;
-    if (code == "mn") return Lang::kMn;
+  const auto offered = CurrentLanguages();
+  const auto usable = [&](std::string_view code) -> std::optional<Lang> {
+    const auto lang = LangFromCode(code);
+    if (lang && offered.Has(*lang)) return lang;
     return std::nullopt;
   };
   if (auto q = request.Query("lang")) {
-    if (auto lang = from_code(*q)) return *lang;
+    if (auto lang = usable(*q)) return *lang;
   }
   if (auto c = http::CookieValue(request, "lang")) {
-    if (auto lang = from_code(*c)) return *lang;
+    if (auto lang = usable(*c)) return *lang;
   }
-  // The first of mn/en named in Accept-Language wins; q-values are not weighed, which is enough
-  // for two languages.
-  const auto accept = request.Header("Accept-Language");
-  const auto mn = accept.find("mn");
-  const auto en = accept.find("en");
-  if (en != std::string_view::npos && (mn == std::string_view::npos || en < mn)) return Lang::kEn;
-  return Lang::kMn;
+  if (auto lang = FromAcceptLanguage(request.Header("Accept-Language"), offered)) return *lang;
+  return offered.langs[0];
 }
 
 std::string Escape(std::string_view text) {
@@ -110,18 +224,29 @@ http::Response Page(Lang lang, std::string_view title, std::string_view body_htm
       .append(kStyle)
       .append("</style></head><body>")
       .append("<a class=\"skip\" href=\"#main\">")
-      .append(Pick(lang, {"Үндсэн агуулга руу", "Skip to content"}))
+      .append(Pick(lang, {"Үндсэн агуулга руу", "Skip to content", "Негізгі мазмұнға өту",
+                          "Перейти к содержанию"}))
       .append("</a><header><strong>Dan</strong><nav aria-label=\"")
-      .append(Pick(lang, {"Хэл", "Language"}))
+      .append(Pick(lang, {"Хэл", "Language", "Тіл", "Язык"}))
       .append("\">");
-  if (lang == Lang::kEn) {
+  // A link to every other page language, each in its own language and tagged so.
+  const auto offered = CurrentLanguages();
+  bool first = true;
+  for (size_t i = 0; i < offered.count; ++i) {
+    const Lang other = offered.langs[i];
+    if (other == lang) continue;
+    const auto code = LangCode(other);
+    if (!first) html.append(" ");
+    first = false;
     html.append("<a href=\"")
-        .append(Escape(WithLang(lang_switch_target, "mn")))
-        .append("\" lang=\"mn\">Монгол</a>");
-  } else {
-    html.append("<a href=\"")
-        .append(Escape(WithLang(lang_switch_target, "en")))
-        .append("\" lang=\"en\">English</a>");
+        .append(Escape(WithLang(lang_switch_target, code)))
+        .append("\" lang=\"")
+        .append(code)
+        .append("\" hreflang=\"")
+        .append(code)
+        .append("\">")
+        .append(Endonym(other))
+        .append("</a>");
   }
   html.append("</nav></header><main id=\"main\"><h1>")
       .append(Escape(title))

@@ -26,18 +26,24 @@ constexpr PhoneCodeFlow kSignup{
     .start_path = "/dan/signup",
     .verify_path = "/dan/signup/verify",
     .username_autocomplete = false,
-    .start_title = {"Бүртгүүлэх", "Sign up"},
-    .start_intro = {"Хүн амын бүртгэлд байгаа таны утас руу нэг удаагийн код илгээнэ.",
-                    "We send a one-time code to the phone the population register holds for "
-                    "you."},
+    .start_title = {"Бүртгүүлэх", "Sign up", "Тіркелу", "Регистрация"},
+    .start_intro =
+        {"Хүн амын бүртгэлд байгаа таны утас руу нэг удаагийн код илгээнэ.",
+         "We send a one-time code to the phone the population register holds for you.",
+         "Халық тізілімінде көрсетілген телефоныңызға бір реттік код жібереміз.",
+         "Мы отправим одноразовый код на телефон, указанный для вас в реестре населения."},
     .link_to_login = false,
     // The page must not tell who is registered.
     .sent = {"Хэрэв хүн амын бүртгэлд энэ дугаартай хүний утас байгаа бол түүн рүү код илгээлээ. "
              "Код 10 минут хүчинтэй.",
-             "If the population register holds a phone for this national ID, we have sent a "
-             "code to it. The code is valid for 10 minutes."},
-    .verify_title = {"Кодоо оруулна уу", "Enter your code"},
-    .verify_button = {"Бүртгүүлэх", "Create the account"},
+             "If the population register holds a phone for this national ID, we have sent a code "
+             "to it. The code is valid for 10 minutes.",
+             "Егер халық тізілімінде осы ЖСН үшін телефон көрсетілген болса, оған код жібердік. "
+             "Код 10 минут жарамды.",
+             "Если в реестре населения для этого ИИН указан телефон, мы отправили на него код. Код "
+             "действителен 10 минут."},
+    .verify_title = {"Кодоо оруулна уу", "Enter your code", "Кодты енгізіңіз", "Введите код"},
+    .verify_button = {"Бүртгүүлэх", "Create the account", "Тіркелгі ашу", "Создать учётную запись"},
     .asks_second_factor = false,
 };
 
@@ -45,24 +51,46 @@ constexpr PhoneCodeFlow kReset{
     .start_path = "/dan/reset",
     .verify_path = "/dan/reset/verify",
     .username_autocomplete = true,
-    .start_title = {"Нууц үг сэргээх", "Reset your password"},
-    .start_intro = {"Хүн амын бүртгэлд байгаа таны утас руу нууц үг сэргээх нэг удаагийн код "
-                    "илгээнэ.",
-                    "We send a one-time code for a new password to the phone the population "
-                    "register holds for you."},
+    .start_title = {"Нууц үг сэргээх", "Reset your password", "Құпиясөзді қалпына келтіру",
+                    "Восстановление пароля"},
+    .start_intro =
+        {"Хүн амын бүртгэлд байгаа таны утас руу нууц үг сэргээх нэг удаагийн код илгээнэ.",
+         "We send a one-time code for a new password to the phone the population register holds "
+         "for you.",
+         "Жаңа құпиясөз орнату үшін халық тізілімінде көрсетілген телефоныңызға бір реттік код "
+         "жібереміз.",
+         "Мы отправим одноразовый код для нового пароля на телефон, указанный для вас в реестре "
+         "населения."},
     .link_to_login = true,
     // The page must not tell who has an account.
     .sent = {"Хэрэв энэ дугаар дээр Дан бүртгэл байгаа бөгөөд хүн амын бүртгэлд утас байгаа бол "
              "түүн рүү код илгээлээ. Код 10 минут хүчинтэй.",
-             "If there is a Dan account for this national ID and the population register holds "
-             "a phone for it, we have sent a code to it. The code is valid for 10 minutes."},
-    .verify_title = {"Шинэ нууц үг", "Choose a new password"},
-    .verify_button = {"Нууц үг солих", "Set the new password"},
+             "If there is a Dan account for this national ID and the population register holds a "
+             "phone for it, we have sent a code to it. The code is valid for 10 minutes.",
+             "Егер осы ЖСН үшін Dan тіркелгісі бар болса және халық тізілімінде телефон "
+             "көрсетілген болса, оған код жібердік. Код 10 минут жарамды.",
+             "Если для этого ИИН есть учётная запись Dan и в реестре населения указан телефон, мы "
+             "отправили на него код. Код действителен 10 минут."},
+    .verify_title = {"Шинэ нууц үг", "Choose a new password", "Жаңа құпиясөз", "Новый пароль"},
+    .verify_button = {"Нууц үг солих", "Set the new password", "Құпиясөзді орнату",
+                      "Установить пароль"},
     .asks_second_factor = true,
 };
 
 constexpr Text kCodeWrong = {"Код буруу эсвэл хугацаа нь дууссан. Шинэ код авна уу.",
-                             "The code is wrong or has expired. Ask for a new one."};
+                             "The code is wrong or has expired. Ask for a new one.",
+                             "Код қате немесе оның мерзімі өтті. Жаңа код сұраңыз.",
+                             "Код неверный или устарел. Запросите новый."};
+
+constexpr Text kSecondFactorWrong = {
+    "Энэ бүртгэлд баталгаажуулах апп тохируулсан байна: апп дахь код эсвэл ашиглаагүй сэргээх код "
+    "буруу эсвэл оруулаагүй байна.",
+    "This account has an authenticator app: its code, or an unused recovery code, is missing or "
+    "wrong.",
+    "Бұл тіркелгіде аутентификатор қолданбасы бапталған: оның коды немесе пайдаланылмаған қалпына "
+    "келтіру коды енгізілмеген немесе қате.",
+    "Для этой учётной записи настроено приложение-аутентификатор: его код или неиспользованный код "
+    "восстановления не введён или неверен."};
 
 // The first page: the national ID to send the code for.
 http::Response StartForm(const http::Request& request, Lang lang, const PhoneCodeFlow& flow,
@@ -73,10 +101,11 @@ http::Response StartForm(const http::Request& request, Lang lang, const PhoneCod
       "<p>" + std::string(Pick(lang, flow.start_intro)) + "</p><form method=\"post\" action=\"" +
       Escape(Action(flow.start_path, lang)) + "\">" + Hidden(kCsrfField, csrf) +
       NationalIdInput(lang, flow.username_autocomplete, std::nullopt) + "<button type=\"submit\">" +
-      std::string(Pick(lang, {"Код илгээх", "Send the code"})) + "</button></form>";
+      std::string(Pick(lang, {"Код илгээх", "Send the code", "Код жіберу", "Отправить код"})) +
+      "</button></form>";
   if (flow.link_to_login) {
     body += "<p><a href=\"" + Escape(Action("/dan/login", lang)) + "\">" +
-            std::string(Pick(lang, {"Нэвтрэх", "Log in"})) + "</a></p>";
+            std::string(Pick(lang, {"Нэвтрэх", "Log in", "Кіру", "Войти"})) + "</a></p>";
   }
   return Page(lang, Pick(lang, flow.start_title), body, request.target(), status);
 }
@@ -91,11 +120,16 @@ http::Response CodeForm(const http::Request& request, Lang lang, const PhoneCode
           NationalIdInput(lang, flow.username_autocomplete, national_id) + MessageCodeInput(lang);
   if (flow.asks_second_factor) {
     body += "<label for=\"second_factor\">" +
-            std::string(Pick(lang, {"Баталгаажуулах апп тохируулсан бол: апп дахь 6 оронтой код, "
-                                    "эсвэл сэргээх код. Тэгвэл зөвхөн мессежийн код хангалтгүй.",
-                                    "If you have set up an authenticator app: the 6-digit code "
-                                    "from the app, or a recovery code. The code from the message "
-                                    "alone is not enough then."})) +
+            std::string(Pick(
+                lang,
+                {"Баталгаажуулах апп тохируулсан бол: апп дахь 6 оронтой код, эсвэл сэргээх код. "
+                 "Тэгвэл зөвхөн мессежийн код хангалтгүй.",
+                 "If you have set up an authenticator app: the 6-digit code from the app, or a "
+                 "recovery code. The code from the message alone is not enough then.",
+                 "Егер аутентификатор қолданбасын баптаған болсаңыз: қолданбадағы 6 таңбалы код "
+                 "немесе қалпына келтіру коды. Бұл жағдайда хабарламадағы кодтың өзі жеткіліксіз.",
+                 "Если вы настроили приложение-аутентификатор: 6-значный код из приложения или код "
+                 "восстановления. Тогда одного кода из сообщения недостаточно."})) +
             "</label><input type=\"text\" id=\"second_factor\" name=\"second_factor\" "
             "autocomplete=\"off\">";
   }
@@ -133,10 +167,12 @@ Result<http::Response> PostStart(const Pages& pages, http::Request& request,
           if (started.error().code != ErrorCode::kInvalidArgument) {
             return std::move(started).error();
           }
-          return StartForm(
-              request, lang, flow, csrf,
-              Notice(lang, {"Регистрийн дугаараа оруулна уу.", "Enter your national ID."}, "error"),
-              http::Status::bad_request);
+          return StartForm(request, lang, flow, csrf,
+                           Notice(lang,
+                                  {"Регистрийн дугаараа оруулна уу.", "Enter your national ID.",
+                                   "ЖСН-ді енгізіңіз.", "Введите ИИН."},
+                                  "error"),
+                           http::Status::bad_request);
         }
         return CodeForm(request, lang, flow, csrf, national_id, Notice(lang, flow.sent));
       });
@@ -193,7 +229,9 @@ Result<http::Response> PostSignupVerify(const Pages& pages, http::Request& reque
             case ErrorCode::kUnauthenticated: return error(kCodeWrong, http::Status::unauthorized);
             case ErrorCode::kAlreadyExists:
               return error({"Энэ регистрийн дугаар дээр бүртгэл аль хэдийн бий. Нэвтэрнэ үү.",
-                            "An account already exists for this national ID. Log in instead."},
+                            "An account already exists for this national ID. Log in instead.",
+                            "Бұл ЖСН үшін тіркелгі бұрыннан бар. Жүйеге кіріңіз.",
+                            "Учётная запись для этого ИИН уже существует. Войдите в неё."},
                            http::Status::conflict);
             default: return std::move(account).error();
           }
@@ -229,13 +267,7 @@ Result<http::Response> PostResetVerify(const Pages& pages, http::Request& reques
           if (error.code == ErrorCode::kInvalidArgument) {
             return again(Notice(lang, kPasswordRules, "error"), http::Status::bad_request);
           }
-          const Text wrong =
-              error.field == "second_factor"
-                  ? Text{"Энэ бүртгэлд баталгаажуулах апп тохируулсан байна: апп дахь код эсвэл "
-                         "ашиглаагүй сэргээх код буруу эсвэл оруулаагүй байна.",
-                         "This account has an authenticator app: its code, or an unused recovery "
-                         "code, is missing or wrong."}
-                  : kCodeWrong;
+          const Text& wrong = error.field == "second_factor" ? kSecondFactorWrong : kCodeWrong;
           auto shown = ShowLoginError(lang, error, wrong);
           if (!shown) return std::move(reset).error();
           return again(shown->html, shown->status);

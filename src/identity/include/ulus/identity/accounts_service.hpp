@@ -233,8 +233,9 @@ struct LoginPagesOptions {
 };
 
 // Dan's server-rendered login, sign-up, password reset and account pages under /dan (no script;
-// Mongolian and English). Pre-login forms carry a double-submit token (cookie "dan_csrf");
-// signed-in forms the session's CSRF token. The service and sessions must outlive the router.
+// in the page languages of pages.hpp: Mongolian, English, Kazakh, Russian as the pack offers).
+// Pre-login forms carry a double-submit token (cookie "dan_csrf"); signed-in forms the session's
+// CSRF token. The service and sessions must outlive the router.
 void MountLoginPages(http::Router& router, AccountService& accounts, Sessions& sessions,
                      LoginPagesOptions options = {});
 

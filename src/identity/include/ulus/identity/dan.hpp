@@ -32,6 +32,10 @@ struct DanOptions {
   std::vector<std::string> portal_post_logout_redirect_uris;
   std::optional<Pkcs11Options> pkcs11;
   bool secure_cookies = false;  // under TLS
+  // The pack's languages in order, e.g. {"mn", "en"} or {"kk", "ru", "en"}: the languages Dan's
+  // pages offer, the first the default. Empty: {"mn", "en"}. Open installs them for the whole
+  // process (SetPageLanguages in pages.hpp); languages Dan has no text in are left out.
+  std::vector<std::string> languages;
   AccountServiceOptions accounts;
   OidcOptions oidc;  // issuer, clients_file and secrets_dir are filled from the above
 };
