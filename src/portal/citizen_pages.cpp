@@ -24,32 +24,6 @@ namespace t = texts;
 
 constexpr size_t kPageSize = 20;
 
-size_t PageNumber(const http::Request& request) {
-  const auto text = request.Query("page").value_or("1");
-  size_t page = 1;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), page);
-  if (ec != std::errc() || end != text.data() + text.size() || page < 1 || page > 10'000) return 1;
-  return page;
-}
-
-std::string Link(std::string_view href, std::string_view text) {
-  return "<a href=\"" + Escape(href) + "\">" + Escape(text) + "</a>";
-}
-
-// "Previous" and "Next" links keeping the query's other parameters.
-std::string Pager(const Lang& lang, std::string_view base, size_t page, bool more) {
-  if (page <= 1 && !more) return {};
-  const std::string sep = base.find('?') == std::string_view::npos ? "?" : "&";
-  std::string html = "<nav aria-label=\"pages\"><p>";
-  if (page > 1) {
-    html += Link(std::string(base) + sep + "page=" + std::to_string(page - 1), lang(t::kPrevious)) +
-            " ";
-  }
-  if (more)
-    html += Link(std::string(base) + sep + "page=" + std::to_string(page + 1), lang(t::kNext));
-  return html + "</p></nav>";
-}
-
 // A value as a form field holds it.
 std::string ValueText(const json& value) {
   if (value.is_string()) return value.get<std::string>();
@@ -950,7 +924,12 @@ Result<http::Response> Portal::Impl::InboxPost(Context& c) {
 Result<http::Response> Portal::Impl::ConsentsPage(Context& c) {
   ULUS_ASSIGN_OR_RETURN(auto caller, CallerOf(c, "national_id"));
   const auto& lang = c.lang;
-  ULUS_ASSIGN_OR_RETURN(auto records, parts.dan->consent().Records(caller.national_id, 0, 100));
+  const size_t page = PageNumber(*c.request);
+  ULUS_ASSIGN_OR_RETURN(
+      auto records,
+      parts.dan->consent().Records(caller.national_id, (page - 1) * kPageSize, kPageSize + 1));
+  const bool more = records.size() > kPageSize;
+  if (more) records.pop_back();
   std::string body = "<p>" + std::string(lang(t::kConsentsIntro)) + "</p>";
   if (records.empty()) {
     body += "<p>" + std::string(lang(t::kNoConsents)) + "</p>";
@@ -988,6 +967,7 @@ Result<http::Response> Portal::Impl::ConsentsPage(Context& c) {
     }
     body += "</tbody></table>";
   }
+  body += Pager(lang, "/my/consents", page, more);
   return Render(c, Area::kCitizen, std::string(lang(t::kConsents)), std::move(body));
 }
 

@@ -1,5 +1,6 @@
 #include "html.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 
@@ -107,6 +108,33 @@ std::string_view Lang::operator()(const Text& text) const {
 
 std::string UrlValue(std::string_view text) {
   return Escape(http::FormEncode(text));
+}
+
+std::string Link(std::string_view href, std::string_view text) {
+  return "<a href=\"" + Escape(href) + "\">" + Escape(text) + "</a>";
+}
+
+size_t PageNumber(const http::Request& request) {
+  const auto text = request.Query("page").value_or("1");
+  size_t page = 1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), page);
+  if (ec != std::errc() || end != text.data() + text.size() || page < 1 || page > 10'000) return 1;
+  return page;
+}
+
+std::string Pager(const Lang& lang, std::string_view base, size_t page, bool more) {
+  if (page <= 1 && !more) return {};
+  const std::string sep = base.find('?') == std::string_view::npos ? "?" : "&";
+  std::string html = "<nav aria-label=\"" + std::string(lang(texts::kPages)) + "\"><p>";
+  if (page > 1) {
+    html +=
+        Link(std::string(base) + sep + "page=" + std::to_string(page - 1), lang(texts::kPrevious)) +
+        " ";
+  }
+  if (more) {
+    html += Link(std::string(base) + sep + "page=" + std::to_string(page + 1), lang(texts::kNext));
+  }
+  return html + "</p></nav>";
 }
 
 std::string CsrfField(const Viewer& viewer) {

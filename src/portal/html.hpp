@@ -61,6 +61,13 @@ std::string ActionText(const Lang& lang, std::string_view action);
 // The shared stylesheet (/portal/style.css).
 std::string_view StyleSheet();
 
+// A link with its text, both escaped.
+std::string Link(std::string_view href, std::string_view text);
+// The ?page= of a listing (1 when absent or not a page number).
+size_t PageNumber(const http::Request& request);
+// "Previous" and "Next" links under a listing, keeping `base`'s query.
+std::string Pager(const Lang& lang, std::string_view base, size_t page, bool more);
+
 // A hidden CSRF field for forms that post.
 std::string CsrfField(const Viewer& viewer);
 

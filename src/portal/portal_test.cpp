@@ -24,6 +24,8 @@ Result<SuiteDatabase> MakeSuiteDatabase() {
 
 namespace {
 
+using http::Request;
+
 std::string HeaderOf(const http::Response& response, std::string_view name) {
   for (const auto& [key, value] : response.headers) {
     if (key == name) return value;
@@ -125,6 +127,22 @@ TEST(PortalText, EveryLanguageAndEnglishForAnUnknownOne) {
   EXPECT_EQ(ActionText(Lang{"en"}, "take"), "Taken up");
   EXPECT_EQ(ActionText(Lang{"mn"}, "approve"), "Батлах");
   EXPECT_EQ(ActionText(Lang{"en"}, "something-new"), "something-new");
+}
+
+TEST(PortalPage, ListingsPageWithPreviousAndNext) {
+  const Lang en{"en"};
+  EXPECT_EQ(Pager(en, "/work", 1, false), "");
+  EXPECT_EQ(Pager(en, "/work", 1, true),
+            "<nav aria-label=\"Pages\"><p><a href=\"/work?page=2\">Next</a></p></nav>");
+  EXPECT_EQ(Pager(en, "/catalogue?q=a&b", 3, false),
+            "<nav aria-label=\"Pages\"><p><a href=\"/catalogue?q=a&amp;b&amp;page=2\">Previous</a> "
+            "</p></nav>");
+  for (const auto* target : {"/x", "/x?page=0", "/x?page=-2", "/x?page=2x", "/x?page=99999"}) {
+    const Request r(http::BeastRequest(http::Method::get, target, 11), "");
+    EXPECT_EQ(PageNumber(r), 1U) << target;
+  }
+  const Request third(http::BeastRequest(http::Method::get, "/x?page=3", 11), "");
+  EXPECT_EQ(PageNumber(third), 3U);
 }
 
 TEST(PortalText, EscapesEverythingHtmlCares) {

@@ -43,6 +43,7 @@ inline constexpr Text kNoServices{"Тохирох үйлчилгээ олдсо�
 inline constexpr Text kFound{
     "Олдсон үйлчилгээ:", "Services found:", "Табылған қызметтер:", "Найдено услуг:"};
 inline constexpr Text kNext{"Дараах", "Next", "Келесі", "Далее"};
+inline constexpr Text kPages{"Хуудас", "Pages", "Беттер", "Страницы"};
 inline constexpr Text kPrevious{"Өмнөх", "Previous", "Алдыңғы", "Назад"};
 inline constexpr Text kAgency{"Байгууллага", "Agency", "Мекеме", "Ведомство"};
 inline constexpr Text kDeadline{"Шийдвэрлэх хугацаа (ажлын өдөр)", "Deadline (working days)",

@@ -18,10 +18,6 @@ using nlohmann::json;
 using services::ApplicationState;
 namespace t = texts;
 
-std::string Link(std::string_view href, std::string_view text) {
-  return "<a href=\"" + Escape(href) + "\">" + Escape(text) + "</a>";
-}
-
 // The document fields the pack leaves to the officer, as form fields.
 std::vector<services::FormField> OfficerFields(const services::ServiceDefinition& service,
                                                const documents::Template* tmpl) {
@@ -72,9 +68,18 @@ Result<http::Response> Portal::Impl::WorkInbox(Context& c) {
   const auto& lang = c.lang;
   std::string body;
   const auto agencies = caller.OfficerOf();
+  constexpr size_t kRows = 50;
+  const size_t page = PageNumber(*c.request);
+  bool more = false;
   for (const auto& agency : agencies) {
-    ULUS_ASSIGN_OR_RETURN(auto open,
-                          parts.applications->Inbox({.agency = agency, .limit = 100}, actor));
+    ULUS_ASSIGN_OR_RETURN(
+        auto open,
+        parts.applications->Inbox(
+            {.agency = agency, .limit = kRows + 1, .offset = (page - 1) * kRows}, actor));
+    if (open.size() > kRows) {
+      open.pop_back();
+      more = true;
+    }
     if (agencies.size() > 1) body += "<h2>" + Escape(AgencyName(agency, lang.code)) + "</h2>";
     if (open.empty()) {
       body += "<p>" + std::string(lang(t::kNothingWaiting)) + "</p>";
@@ -102,6 +107,7 @@ Result<http::Response> Portal::Impl::WorkInbox(Context& c) {
     }
     body += "</tbody></table>";
   }
+  body += Pager(lang, "/work", page, more);
   if (agencies.empty()) body += "<p>" + Link("/work/desk", lang(t::kDesk)) + "</p>";
   return Render(c, Area::kWork, std::string(lang(t::kOfficerInbox)), std::move(body));
 }
@@ -310,7 +316,12 @@ Result<http::Response> Portal::Impl::DeskPost(Context& c) {
 Result<http::Response> Portal::Impl::MyActions(Context& c) {
   ULUS_ASSIGN_OR_RETURN(auto caller, RequireOfficer(c));
   const auto& lang = c.lang;
-  ULUS_ASSIGN_OR_RETURN(auto events, parts.applications->ActionsOf(ActorOf(caller), 100, 0));
+  constexpr size_t kRows = 50;
+  const size_t page = PageNumber(*c.request);
+  ULUS_ASSIGN_OR_RETURN(
+      auto events, parts.applications->ActionsOf(ActorOf(caller), kRows + 1, (page - 1) * kRows));
+  const bool more = events.size() > kRows;
+  if (more) events.pop_back();
   std::string body;
   if (events.empty()) {
     body = "<p>" + std::string(lang(t::kNoActions)) + "</p>";
@@ -332,6 +343,7 @@ Result<http::Response> Portal::Impl::MyActions(Context& c) {
     }
     body += "</tbody></table>";
   }
+  body += Pager(lang, "/work/actions", page, more);
   return Render(c, Area::kWork, std::string(lang(t::kMyActions)), std::move(body));
 }
 
