@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "qr_svg.hpp"
 #include "throttle.hpp"
 #include "ulus/core/id.hpp"
 #include "ulus/crypto/digest.hpp"
@@ -11,6 +10,7 @@
 #include "ulus/crypto/random.hpp"
 #include "ulus/crypto/totp.hpp"
 #include "ulus/identity/accounts_service.hpp"
+#include "ulus/identity/qr_svg.hpp"
 
 namespace ulus::identity {
 namespace {

@@ -1,4 +1,4 @@
-#include "qr_svg.hpp"
+#include "ulus/identity/qr_svg.hpp"
 
 #include <qrencode.h>
 

@@ -10,8 +10,8 @@
 #include "texts.hpp"
 #include "ulus/core/clock.hpp"
 #include "ulus/crypto/random.hpp"
-#include "ulus/documents/pdf.hpp"
 #include "ulus/http/problem.hpp"
+#include "ulus/identity/qr_svg.hpp"
 #include "ulus/registry/schema.hpp"
 
 namespace ulus::portal {
@@ -459,8 +459,7 @@ Result<http::Response> Portal::Impl::ApplicationPage(Context& c) {
               "</h2><p><a class=\"button\" href=\"/my/documents/" + Escape(a.document) +
               "/pdf\" download>" + std::string(lang(t::kDownloadPdf)) + "</a> " +
               Link("/my/documents/" + a.document, lang(t::kDocument)) + "</p>";
-      if (auto svg =
-              documents::RenderQrSvg(parts.documents->QrPayload(*document), lang(t::kVerifyCode));
+      if (auto svg = identity::QrSvg(parts.documents->QrPayload(*document), lang(t::kVerifyCode));
           svg.ok()) {
         body += "<div class=\"qr\">" + *svg + "</div><p>" + std::string(lang(t::kQrHelp)) + "</p>";
       }
@@ -623,8 +622,7 @@ Result<http::Response> Portal::Impl::DocumentPage(Context& c) {
   }
   body += "<p><a class=\"button\" href=\"/my/documents/" + Escape(d.id) + "/pdf\" download>" +
           std::string(lang(t::kDownloadPdf)) + "</a></p>";
-  if (auto svg = documents::RenderQrSvg(parts.documents->QrPayload(d), lang(t::kVerifyCode));
-      svg.ok()) {
+  if (auto svg = identity::QrSvg(parts.documents->QrPayload(d), lang(t::kVerifyCode)); svg.ok()) {
     body += "<div class=\"qr\">" + *svg + "</div><p>" + std::string(lang(t::kQrHelp)) + "</p>";
   }
   ULUS_ASSIGN_OR_RETURN(auto checks, parts.documents->Verifications(d.id, 20));

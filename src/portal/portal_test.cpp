@@ -6,7 +6,7 @@
 
 #include "html.hpp"
 #include "portal_suite.hpp"
-#include "ulus/documents/pdf.hpp"
+#include "ulus/identity/qr_svg.hpp"
 #include "ulus/store/testing/temporary_sqlite.hpp"
 
 namespace ulus::portal {
@@ -161,14 +161,14 @@ TEST(PortalText, LocalTimeIsTheCountrysCivilTime) {
 
 TEST(PortalQr, SvgIsTheSymbolWithItsQuietZone) {
   // "HELLO" in byte mode at level M is a version 1 symbol: 21 modules and 4 of quiet zone a side.
-  auto svg = documents::RenderQrSvg("HELLO", "code \"1\" <x>");
+  auto svg = identity::QrSvg("HELLO", "code \"1\" <x>");
   ASSERT_TRUE(svg.ok()) << svg.error().message;
   EXPECT_NE(svg->find("viewBox=\"0 0 29 29\""), std::string::npos);
   EXPECT_NE(svg->find("aria-label=\"code &quot;1&quot; &lt;x&gt;\""), std::string::npos);
   // The top-left finder pattern's first row is one run of 7 dark modules at the quiet zone.
   EXPECT_NE(svg->find("M4 4h7v1h-7z"), std::string::npos);
-  EXPECT_FALSE(documents::RenderQrSvg("", "x").ok());
-  EXPECT_FALSE(documents::RenderQrSvg(std::string(5000, 'a'), "x").ok());
+  EXPECT_FALSE(identity::QrSvg("", "x").ok());
+  EXPECT_FALSE(identity::QrSvg(std::string(5000, 'a'), "x").ok());
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "ulus/core/result.hpp"
@@ -39,10 +38,5 @@ struct PdfPage {
 // than a page are kInvalidArgument; a text over 64 KiB is kTooLarge. Safe to call from many
 // threads at once: each thread keeps its own pango font map.
 Result<std::string> RenderPdf(const PdfPage& page);
-
-// The QR code of `payload` (byte mode, error correction M, the same symbol the PDF prints) as an
-// inline SVG element for web pages, `title` its accessible name. kInvalidArgument when the
-// payload is empty or too large.
-Result<std::string> RenderQrSvg(std::string_view payload, std::string_view title);
 
 }  // namespace ulus::documents
