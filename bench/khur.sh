@@ -5,6 +5,7 @@
 # in front of the same registry, and the registry alone. Then each at about half the Khur rate
 # (wrk paced with delay()) for the latency Khur adds.
 #   bench/khur.sh      (BENCH_PEOPLE=200000 BENCH_DURATION=10s BENCH_CONNECTIONS=64 by default)
+# BENCH_DATA=DIR keeps the seeded country in DIR for the next run.
 # Needs a release build: cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release && cmake --build build/release
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -17,13 +18,14 @@ chmod 755 "$work"
 port=18080
 trap 'kill $ulus_pid 2>/dev/null || true; stop_nginx "$work/nginx"; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-start_ulus_up "$work/data" "$people" 32
+data=${BENCH_DATA:-$work/data}
+start_ulus_up "$data" "$people" 3
 client_port=$(awk '$1 == "MDDIC" {print $4}' "$work/up.txt")
 [ -n "$client_port" ] || { echo "no MDDIC node in ulus up's output" >&2; exit 1; }
 wait_for_url "http://127.0.0.1:$client_port/healthz"
 
-caller_key=$(head -n1 "$work/data/khur/caller.key")
-sqlite3 "$work/data/agencies/GASR.db" \
+caller_key=$(head -n1 "$data/khur/caller.key")
+sqlite3 "$data/agencies/GASR.db" \
   "SELECT record_id FROM record_version WHERE registry = 'person' AND is_current = 1 \
    ORDER BY random() LIMIT 10000" >"$work/ids.txt"
 
@@ -95,7 +97,7 @@ answer=$(curl -s -X POST "http://127.0.0.1:$client_port/r1/MN/GOV/GASR/civil-reg
   -d "{\"query\":{\"content\":{\"id\":\"$(head -n1 "$work/ids.txt")\"}}}")
 echo "answer through Khur: $(wc -c <<<"$answer") bytes body, $(wc -c <"$work/headers.txt") bytes head;" \
   "$people people; wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d$BENCH_DURATION;" \
-  "ulus --threads ${ULUS_THREADS:-8} --node-threads ${NODE_THREADS:-32}; $(nproc) cores"
+  "ulus --threads ${ULUS_THREADS:-8} --node-threads ${NODE_THREADS:-3}; $(nproc) cores"
 echo
 echo "Full load:"
 nginx_row=$(run_wrk "nginx proxy_pass -> nginx proxy_pass -> registry" "http://127.0.0.1:18091" \

@@ -28,7 +28,7 @@ struct KhurOptions {
   // Node i listens on first_node_port + 2i (its agency systems' /r1/) and + 2i + 1 (other
   // nodes, mutual TLS). Kept in <data>/nodes/ports.json after the first run.
   uint16_t first_node_port = 8100;
-  size_t node_threads = 16;
+  size_t node_threads = 3;  // the exchange path is asynchronous: few threads serve many calls
   std::chrono::seconds config_refresh{60};
   // Sent by the nodes to the registries (see RegistryApiOptions::caller_key).
   std::string registry_caller_key;

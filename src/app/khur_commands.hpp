@@ -35,7 +35,7 @@ class KhurCommands {
   std::string client_address_ = "127.0.0.1";
   uint16_t client_port_ = 8180;
   uint16_t provider_port_ = 8181;
-  size_t threads_ = 16;
+  size_t threads_ = 3;  // per listener; the exchange path does not hold threads
   int64_t archive_up_to_ = 0;
   std::string archive_path_;
 };

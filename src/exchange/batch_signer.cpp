@@ -1,10 +1,16 @@
 #include "ulus/exchange/batch_signer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <exception>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
 
+#include "ulus/core/assert.hpp"
 #include "ulus/crypto/encoding.hpp"
 
 namespace ulus::exchange {
@@ -201,38 +207,85 @@ Result<BatchSignature> ParseBatchSignature(std::string_view text) {
   return sig;
 }
 
-// Each caller waits on its own condition variable, so finishing a batch wakes exactly its
-// callers rather than every thread waiting on any batch.
+// A Sign() caller's item lives on its stack and the caller waits on the item's own condition
+// variable, so finishing a batch wakes exactly its callers rather than every thread waiting on
+// any batch. A SignAsync() item is owned by the signer from the moment it is queued until its
+// callback has run.
 struct BatchSigner::Item {
   crypto::Sha256Digest digest{};
   std::optional<Result<BatchSignature>> result;  // guarded by the signer's mu_
   bool lead = false;                             // guarded by mu_: this caller signs next
   std::condition_variable done;
+  SignDone done_callback;  // SignAsync() only
+  bool is_async = false;
 };
+
+namespace {
+
+// An exception escaping a callback would unwind the leader with the lead still taken and every
+// later caller waiting, so it is logged and dropped.
+void CallDone(const BatchSigner::SignDone& done, Result<BatchSignature> result) {
+  if (!done) return;
+  try {
+    done(std::move(result));
+  } catch (const std::exception& e) {
+    spdlog::error("exchange: a batch signer callback threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("exchange: a batch signer callback threw a non-exception");
+  }
+}
+
+Error ShuttingDown() {
+  return Error::Unavailable("batch signer is shutting down");
+}
+
+}  // namespace
 
 BatchSigner::BatchSigner(const crypto::Signer& signer, BatchSignerOptions options,
                          const Clock& clock)
     : signer_(signer), options_(options), clock_(clock) {}
 
 BatchSigner::~BatchSigner() {
-  std::unique_lock lock(mu_);
-  stopping_ = true;
-  work_ready_.notify_all();
-  idle_.wait(lock, [&] { return !leading_ && queue_.empty(); });
+  std::vector<std::unique_ptr<Item>> orphans;
+  {
+    std::unique_lock lock(mu_);
+    stopping_ = true;
+    work_ready_.notify_all();
+    idle_.wait(lock, [&] { return !leading_; });
+    // Left over: digests waiting for a posted flush, which may never run (a stopped io_context).
+    // A Sign() caller always has a leader, so these are all asynchronous.
+    for (Item* item : queue_) {
+      ULUS_ASSERT(item->is_async);
+      orphans.emplace_back(item);
+    }
+    queue_.clear();
+  }
+  for (auto& item : orphans) CallDone(item->done_callback, ShuttingDown());
 }
 
 // There is no signer thread: the caller that finds nobody signing signs the batch on its own
 // thread (on a virtual machine a hand-off costs more than an ES256 signature), and keeps signing
-// batches until its own digest is signed; then the oldest waiting caller takes over.
+// batches until its own digest is signed; then the lead passes on (see Lead).
 Result<BatchSignature> BatchSigner::Sign(const crypto::Sha256Digest& message_digest) {
   const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
   Item item;
   item.digest = message_digest;
   std::unique_lock lock(mu_);
   if (stopping_) {
-    return Error::Unavailable("batch signer is shutting down");
+    return ShuttingDown();
+  }
+  if (leading_ && leader_ == std::this_thread::get_id()) {
+    // A callback on the leader's own thread: waiting for the leader would wait forever.
+    lock.unlock();
+    std::vector<Item*> alone{&item};
+    SignBatch(alone);
+    lock.lock();
+    stats_.batches++;
+    stats_.messages++;
+    return std::move(*item.result);
   }
   queue_.push_back(&item);
+  ++sync_queued_;
   if (leading_) {
     // A leader filling its window wants to know when the batch is full.
     if (queue_.size() >= max_batch) work_ready_.notify_one();
@@ -240,14 +293,84 @@ Result<BatchSignature> BatchSigner::Sign(const crypto::Sha256Digest& message_dig
     if (item.result.has_value()) return std::move(*item.result);
   }
   leading_ = true;
-  while (!item.result.has_value()) {
-    // Let the batch fill for one window unless it is already full or we are stopping.
-    const auto deadline = std::chrono::steady_clock::now() + options_.window;
-    work_ready_.wait_until(lock, deadline, [&] { return stopping_ || queue_.size() >= max_batch; });
+  leader_ = std::this_thread::get_id();
+  Lead(lock, &item);
+  return std::move(*item.result);
+}
+
+void BatchSigner::SignAsync(const crypto::Sha256Digest& digest,
+                            boost::asio::any_io_executor executor, SignDone done) {
+  auto item = std::make_unique<Item>();
+  item->digest = digest;
+  item->done_callback = std::move(done);
+  item->is_async = true;
+  bool post = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(item.release());  // owned by the queue, then by the leader's batch
+      if (leading_) {
+        if (queue_.size() >= std::max<size_t>(options_.max_batch, 1)) work_ready_.notify_one();
+      } else if (!flush_posted_) {
+        flush_posted_ = true;
+        post = true;
+      }
+    }
+  }
+  if (item) {
+    CallDone(item->done_callback, ShuttingDown());
+    return;
+  }
+  // One flush for everything queued until it runs: that is what makes the batch.
+  if (post) boost::asio::post(executor, [this] { Flush(); });
+}
+
+void BatchSigner::Flush() {
+  std::unique_lock lock(mu_);
+  flush_posted_ = false;
+  // A leader already signing takes these digests too; it stops only with the queue empty.
+  if (leading_ || queue_.empty()) return;
+  leading_ = true;
+  leader_ = std::this_thread::get_id();
+  Lead(lock, nullptr);
+}
+
+// `mine` is the leader's own item, or null for a flush. While it is pending, each batch waits
+// one window to fill; once it is signed, the lead passes to the oldest Sign() caller waiting (a
+// SignAsync() digest has no thread to take it), or with none the leader goes on signing, without
+// windows, until the queue is empty.
+void BatchSigner::Lead(std::unique_lock<std::mutex>& lock, Item* mine) {
+  const size_t max_batch = std::max<size_t>(options_.max_batch, 1);
+  for (;;) {
+    if (mine != nullptr && mine->result.has_value()) mine = nullptr;
+    if (mine == nullptr) {
+      if (sync_queued_ > 0) {
+        auto next = std::find_if(queue_.begin(), queue_.end(),
+                                 [](const Item* item) { return !item->is_async; });
+        ULUS_ASSERT(next != queue_.end());
+        leader_ = {};  // until the promoted caller wakes; see Sign's re-entry check
+        (*next)->lead = true;
+        (*next)->done.notify_one();
+        return;
+      }
+      if (queue_.empty()) {
+        leading_ = false;
+        leader_ = {};
+        idle_.notify_all();
+        return;
+      }
+    } else {
+      // Let the batch fill for one window unless it is already full or we are stopping.
+      const auto deadline = std::chrono::steady_clock::now() + options_.window;
+      work_ready_.wait_until(lock, deadline,
+                             [&] { return stopping_ || queue_.size() >= max_batch; });
+    }
     std::vector<Item*> batch;
     while (!queue_.empty() && batch.size() < max_batch) {
-      batch.push_back(queue_.front());
+      Item* item = queue_.front();
       queue_.pop_front();
+      if (!item->is_async) --sync_queued_;
+      batch.push_back(item);
     }
     lock.unlock();
     SignBatch(batch);
@@ -255,14 +378,6 @@ Result<BatchSignature> BatchSigner::Sign(const crypto::Sha256Digest& message_dig
     stats_.batches++;
     stats_.messages += batch.size();
   }
-  if (queue_.empty()) {
-    leading_ = false;
-    idle_.notify_all();
-  } else {
-    queue_.front()->lead = true;
-    queue_.front()->done.notify_one();
-  }
-  return std::move(*item.result);
 }
 
 BatchSigner::Stats BatchSigner::stats() const {
@@ -297,11 +412,12 @@ void BatchSigner::SignBatch(std::vector<Item*>& batch) {
   const std::string input = BatchSigningInput(base);
   auto signature = signer_.Sign(crypto::AsBytes(input));
 
-  std::lock_guard lock(mu_);  // results are read by callers under mu_
+  std::vector<std::unique_ptr<Item>> finished;  // asynchronous items, called back below
+  std::unique_lock lock(mu_);                   // results are read by callers under mu_
   for (size_t leaf = 0; leaf < batch.size(); ++leaf) {
+    if (batch[leaf]->is_async) finished.emplace_back(batch[leaf]);
     if (!signature.ok()) {
       batch[leaf]->result = signature.error();
-      batch[leaf]->done.notify_one();
       continue;
     }
     BatchSignature sig = base;
@@ -317,7 +433,13 @@ void BatchSigner::SignBatch(std::vector<Item*>& batch) {
     }
     batch[leaf]->result = std::move(sig);
   }
-  for (Item* item : batch) item->done.notify_one();
+  // Under the lock: a Sign() caller may return and destroy its item once it sees the result.
+  for (Item* item : batch) {
+    if (!item->is_async) item->done.notify_one();
+  }
+  lock.unlock();
+  // Outside mu_: a callback may sign again (it joins the queue its leader is draining).
+  for (auto& item : finished) CallDone(item->done_callback, std::move(*item->result));
 }
 
 }  // namespace ulus::exchange

@@ -3,11 +3,21 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ulus/crypto/encoding.hpp"
+#include "ulus/store/testing/countdown.hpp"
 
 namespace ulus::exchange {
 namespace {
@@ -21,6 +31,31 @@ crypto::SigningKey NewKey() {
   EXPECT_TRUE(key.ok());
   return std::move(key).value();
 }
+
+using store::testing::Countdown;
+
+// An io_context run by `threads` threads until Stop().
+class IoThreads {
+ public:
+  explicit IoThreads(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { io_.run(); });
+  }
+  ~IoThreads() { Stop(); }
+  void Stop() {
+    guard_.reset();
+    io_.stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_{
+      io_.get_executor()};
+  std::vector<std::thread> threads_;
+};
 
 TEST(BatchSignerTest, OneSignerVerifies) {
   auto key = NewKey();
@@ -215,6 +250,156 @@ TEST(BatchSignerTest, ParseIsStrict) {
   EXPECT_FALSE(ParseBatchSignature("not base64!").ok());
   EXPECT_FALSE(ParseBatchSignature(text + "A").ok());
   EXPECT_FALSE(ParseBatchSignature(crypto::Base64UrlEncode(crypto::AsBytes("[1,2]"))).ok());
+}
+
+TEST(BatchSignerTest, DigestsHandedInFromOneHandlerFormOneBatch) {
+  constexpr int kCount = 100;
+  auto key = NewKey();
+  BatchSigner signer(key);
+  boost::asio::io_context io;
+  std::vector<std::optional<Result<BatchSignature>>> sigs(kCount);
+  boost::asio::post(io, [&] {
+    for (int i = 0; i < kCount; ++i) {
+      signer.SignAsync(DigestOf(i), io.get_executor(), [&, i](Result<BatchSignature> sig) {
+        sigs[static_cast<size_t>(i)] = std::move(sig);
+      });
+    }
+    // Nothing is signed on the caller's thread, inside SignAsync.
+    for (const auto& sig : sigs) EXPECT_FALSE(sig.has_value());
+  });
+  io.run();
+  for (int i = 0; i < kCount; ++i) {
+    const auto& sig = sigs[static_cast<size_t>(i)];
+    ASSERT_TRUE(sig.has_value()) << i;
+    ASSERT_TRUE(sig->ok()) << sig->error().ToString();
+    EXPECT_EQ((*sig)->leaf_count, static_cast<uint32_t>(kCount));
+    EXPECT_EQ((*sig)->leaf_index, static_cast<uint32_t>(i));
+    EXPECT_TRUE(VerifyBatchSignature(DigestOf(i), **sig, key.Public()).ok()) << i;
+  }
+  EXPECT_EQ(signer.stats().batches, 1U);
+  EXPECT_EQ(signer.stats().messages, static_cast<uint64_t>(kCount));
+}
+
+TEST(BatchSignerTest, AsyncFromHandlersAndSyncCallersAllVerifyAndShareBatches) {
+  constexpr int kHandlers = 20;
+  constexpr int kPerHandler = 50;  // 1000 asynchronous digests
+  constexpr int kSyncThreads = 2;
+  constexpr int kPerSyncThread = 100;
+  constexpr int kAsync = kHandlers * kPerHandler;
+  auto key = NewKey();
+  BatchSigner signer(key);
+  std::atomic<int> failures{0};
+  std::vector<std::atomic<int>> calls(kAsync);
+  Countdown finished;
+  {
+    IoThreads io(2);
+    std::vector<std::thread> sync_callers;
+    for (int t = 0; t < kSyncThreads; ++t) {
+      sync_callers.emplace_back([&, t] {
+        for (int i = 0; i < kPerSyncThread; ++i) {
+          const auto digest = DigestOf(100000 + t * kPerSyncThread + i);
+          auto sig = signer.Sign(digest);
+          if (!sig.ok() || !VerifyBatchSignature(digest, *sig, key.Public()).ok()) ++failures;
+        }
+      });
+    }
+    for (int h = 0; h < kHandlers; ++h) {
+      boost::asio::post(io.io(), [&, h] {
+        for (int i = 0; i < kPerHandler; ++i) {
+          const int n = h * kPerHandler + i;
+          signer.SignAsync(DigestOf(n), io.io().get_executor(), [&, n](Result<BatchSignature> sig) {
+            ++calls[static_cast<size_t>(n)];
+            if (!sig.ok() || !VerifyBatchSignature(DigestOf(n), *sig, key.Public()).ok()) {
+              ++failures;
+            }
+            finished.Add();
+          });
+        }
+      });
+    }
+    for (auto& t : sync_callers) t.join();
+    ASSERT_TRUE(finished.WaitFor(kAsync)) << finished.count() << " of " << kAsync;
+  }
+  EXPECT_EQ(failures.load(), 0);
+  for (int n = 0; n < kAsync; ++n) EXPECT_EQ(calls[static_cast<size_t>(n)].load(), 1) << n;
+  const auto stats = signer.stats();
+  EXPECT_EQ(stats.messages, static_cast<uint64_t>(kAsync + kSyncThreads * kPerSyncThread));
+  EXPECT_LT(stats.batches, stats.messages / 10) << "batching did not happen";
+}
+
+TEST(BatchSignerTest, ACallbackMaySignAgain) {
+  auto key = NewKey();
+  BatchSigner signer(key);
+  boost::asio::io_context io;
+  std::atomic<int> failures{0};
+  int chained = 0;
+  std::function<void(int)> sign = [&](int n) {
+    signer.SignAsync(DigestOf(n), io.get_executor(), [&, n](Result<BatchSignature> sig) {
+      if (!sig.ok() || !VerifyBatchSignature(DigestOf(n), *sig, key.Public()).ok()) ++failures;
+      // On the leader's own thread: a blocking Sign must not wait for itself.
+      auto again = signer.Sign(DigestOf(1000 + n));
+      if (!again.ok() || !VerifyBatchSignature(DigestOf(1000 + n), *again, key.Public()).ok()) {
+        ++failures;
+      }
+      ++chained;
+      if (n < 9) sign(n + 1);
+    });
+  };
+  sign(0);
+  io.run();
+  EXPECT_EQ(chained, 10);
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(BatchSignerTest, ACallbackThatThrowsDoesNotStopTheSigner) {
+  auto key = NewKey();
+  BatchSigner signer(key);
+  boost::asio::io_context io;
+  int called = 0;
+  signer.SignAsync(DigestOf(1), io.get_executor(),
+                   [](Result<BatchSignature>) { throw std::runtime_error("a careless callback"); });
+  signer.SignAsync(DigestOf(2), io.get_executor(), [&](Result<BatchSignature> sig) {
+    if (sig.ok()) ++called;
+  });
+  io.run();
+  EXPECT_EQ(called, 1);
+  EXPECT_TRUE(signer.Sign(DigestOf(3)).ok());
+}
+
+TEST(BatchSignerTest, DestructorAfterTheIoContextStopped) {
+  auto key = NewKey();
+  {
+    IoThreads io(2);
+    BatchSigner signer(key);
+    std::optional<Result<BatchSignature>> sig;
+    Countdown finished;
+    boost::asio::post(io.io(), [&] {
+      signer.SignAsync(DigestOf(1), io.io().get_executor(), [&](Result<BatchSignature> s) {
+        sig = std::move(s);
+        finished.Add();
+      });
+    });
+    ASSERT_TRUE(finished.WaitFor(1));
+    io.Stop();
+    ASSERT_TRUE(sig.has_value());
+    EXPECT_TRUE(sig->ok());
+    // Nothing queued: returns at once.
+  }
+  {
+    boost::asio::io_context io;
+    io.stop();
+    std::optional<Result<BatchSignature>> sig;
+    {
+      BatchSigner signer(key);
+      // The flush is posted to a stopped io_context and never runs.
+      signer.SignAsync(DigestOf(1), io.get_executor(),
+                       [&](Result<BatchSignature> s) { sig = std::move(s); });
+      EXPECT_FALSE(sig.has_value());
+    }
+    ASSERT_TRUE(sig.has_value());
+    ASSERT_FALSE(sig->ok());
+    EXPECT_EQ(sig->error().code, ErrorCode::kUnavailable);
+  }
 }
 
 }  // namespace

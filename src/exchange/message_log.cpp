@@ -352,56 +352,91 @@ Result<LogRecord> MessageLog::Append(LogEntry entry) {
   return std::move(records.front());
 }
 
-Result<std::vector<LogRecord>> MessageLog::Append(std::vector<LogEntry> entries,
-                                                  const store::GroupCommit::Work& also) {
+namespace {
+
+std::vector<LogRecord> RecordsOf(std::vector<LogEntry> entries) {
   std::vector<LogRecord> records(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) records[i].entry = std::move(entries[i]);
-  // Runs on the group commit's single writer, so reading the head and writing the next record
-  // happen in commit order; the head row's update also serializes writers on PostgreSQL. The
-  // work is repeatable: a rerun recomputes every seq and hash from the head.
-  Status appended = commits_.Submit([&](store::Connection& conn) -> Status {
-    const int64_t count = static_cast<int64_t>(records.size());
-    const Value bump[] = {count};
-    ULUS_ASSIGN_OR_RETURN(auto head, conn.QueryOne("UPDATE exchange_log_head SET seq = seq + $1 "
-                                                   "WHERE id = 1 RETURNING seq, hash",
-                                                   bump));
-    int64_t seq = head.Int(0) - count;
-    Sha256Digest prev = ToDigest(head.Bytes(1));
-    const TimePoint now = clock_.Now();
-    for (auto& rec : records) {
-      rec.seq = ++seq;
-      rec.prev_hash = prev;
-      rec.at = now;
-      rec.hash = RecordHash(rec.prev_hash, rec);
-      prev = rec.hash;
-      const Value params[] = {rec.seq,
-                              ToUnixMicros(rec.at),
-                              std::string(KindName(rec.entry.kind)),
-                              rec.entry.x_road_id,
-                              rec.entry.client,
-                              rec.entry.service,
-                              rec.entry.user_id,
-                              rec.entry.subject,
-                              rec.entry.purpose,
-                              ToBlob(rec.entry.body_digest),
-                              rec.entry.signature,
-                              ToBlob(rec.prev_hash),
-                              ToBlob(rec.hash)};
-      ULUS_TRY(conn.Execute(
-          "INSERT INTO exchange_log_record (seq, at, kind, x_road_id, client, service, user_id, "
-          "subject, purpose, body_digest, signature, prev_hash, hash) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-          params));
-    }
-    const Value head_params[] = {ToBlob(prev)};
-    ULUS_TRY(conn.Execute("UPDATE exchange_log_head SET hash = $1 WHERE id = 1", head_params));
-    if (also) ULUS_TRY(also(conn));
-    return Ok();
-  });
+  return records;
+}
+
+// The body of every append: runs on the group commit's single writer, so reading the head and
+// writing the next record happen in commit order; the head row's update also serializes writers
+// on PostgreSQL. Repeatable: a rerun recomputes every seq and hash from the head.
+Status WriteRecords(store::Connection& conn, std::vector<LogRecord>& records,
+                    const store::GroupCommit::Work& also, const Clock& clock) {
+  const int64_t count = static_cast<int64_t>(records.size());
+  const Value bump[] = {count};
+  ULUS_ASSIGN_OR_RETURN(auto head, conn.QueryOne("UPDATE exchange_log_head SET seq = seq + $1 "
+                                                 "WHERE id = 1 RETURNING seq, hash",
+                                                 bump));
+  int64_t seq = head.Int(0) - count;
+  Sha256Digest prev = ToDigest(head.Bytes(1));
+  const TimePoint now = clock.Now();
+  for (auto& rec : records) {
+    rec.seq = ++seq;
+    rec.prev_hash = prev;
+    rec.at = now;
+    rec.hash = RecordHash(rec.prev_hash, rec);
+    prev = rec.hash;
+    const Value params[] = {rec.seq,
+                            ToUnixMicros(rec.at),
+                            std::string(KindName(rec.entry.kind)),
+                            rec.entry.x_road_id,
+                            rec.entry.client,
+                            rec.entry.service,
+                            rec.entry.user_id,
+                            rec.entry.subject,
+                            rec.entry.purpose,
+                            ToBlob(rec.entry.body_digest),
+                            rec.entry.signature,
+                            ToBlob(rec.prev_hash),
+                            ToBlob(rec.hash)};
+    ULUS_TRY(conn.Execute(
+        "INSERT INTO exchange_log_record (seq, at, kind, x_road_id, client, service, user_id, "
+        "subject, purpose, body_digest, signature, prev_hash, hash) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        params));
+  }
+  const Value head_params[] = {ToBlob(prev)};
+  ULUS_TRY(conn.Execute("UPDATE exchange_log_head SET hash = $1 WHERE id = 1", head_params));
+  if (also) ULUS_TRY(also(conn));
+  return Ok();
+}
+
+}  // namespace
+
+Result<std::vector<LogRecord>> MessageLog::Append(std::vector<LogEntry> entries,
+                                                  const store::GroupCommit::Work& also) {
+  std::vector<LogRecord> records = RecordsOf(std::move(entries));
+  Status appended = commits_.Submit(
+      [&](store::Connection& conn) { return WriteRecords(conn, records, also, clock_); });
   if (!appended.ok()) {
     return std::move(appended).error();
   }
   return records;
+}
+
+void MessageLog::AppendAsync(std::vector<LogEntry> entries, store::GroupCommit::Work also,
+                             AppendDone done) {
+  // The caller returns at once, so the work and the callback share what they need.
+  struct Pending {
+    std::vector<LogRecord> records;
+    store::GroupCommit::Work also;
+  };
+  auto pending = std::make_shared<Pending>(Pending{RecordsOf(std::move(entries)), std::move(also)});
+  commits_.SubmitAsync(
+      [pending, &clock = clock_](store::Connection& conn) {
+        return WriteRecords(conn, pending->records, pending->also, clock);
+      },
+      [pending, done = std::move(done)](Status appended) {
+        if (!done) return;
+        if (!appended.ok()) {
+          done(std::move(appended).error());
+          return;
+        }
+        done(std::move(pending->records));
+      });
 }
 
 Result<LogVerification> MessageLog::Verify(const crypto::KeyResolver* keys) {

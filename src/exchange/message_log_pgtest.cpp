@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -293,6 +295,84 @@ TEST_F(MessageLogPgTest, FailedSideEffectLeavesNoRecordsAndNoGap) {
   auto found = log_->FindByXRoadId(kClient, "xr-1-6");
   ASSERT_TRUE(found.ok()) << found.error().ToString();
   EXPECT_TRUE(found->has_value());
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM khur_test_mark"), 1 + logged.load());
+}
+
+// Asynchronous and blocking pair appends mixed, some with a side effect that fails (a duplicate
+// key, which aborts the PostgreSQL transaction and so reruns the batch with savepoints): the
+// failed ones log nothing, the rest form one gap-free chain with every pair consecutive.
+TEST_F(MessageLogPgTest, AsyncAndBlockingAppendsFormOneChain) {
+  CreateMarkTable();
+  Exec("INSERT INTO khur_test_mark (x_road_id) VALUES ('taken')");
+  constexpr int kAsyncThreads = 4;
+  constexpr int kSyncThreads = 2;
+  constexpr int kPairs = 50;  // per thread
+  constexpr int kEveryFailing = 10;
+  std::mutex mu;
+  std::condition_variable cv;
+  int async_finished = 0;  // guarded by mu
+  std::set<int64_t> seqs;  // guarded by mu
+  std::atomic<int> logged{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> failures{0};
+  // Called with the outcome of every append, blocking or not.
+  auto take = [&](bool fail, const Result<std::vector<LogRecord>>& recs) {
+    if (fail) {
+      if (!recs.ok() && recs.error().code == ErrorCode::kAlreadyExists) {
+        ++refused;
+      } else {
+        ++failures;
+      }
+      return;
+    }
+    if (!recs.ok() || recs->size() != 2 || (*recs)[1].seq != (*recs)[0].seq + 1 ||
+        (*recs)[1].prev_hash != (*recs)[0].hash) {
+      ++failures;
+      return;
+    }
+    ++logged;
+    std::lock_guard lock(mu);
+    for (const auto& rec : *recs) {
+      if (!seqs.insert(rec.seq).second) ++failures;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kAsyncThreads + kSyncThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPairs; ++i) {
+        const std::string x_road_id = "xr-" + std::to_string(t) + "-" + std::to_string(i);
+        const bool fail = i % kEveryFailing == 0;
+        auto mark = InsertMark(fail ? "taken" : x_road_id);
+        if (t >= kAsyncThreads) {
+          take(fail, log_->Append(MakePair(signer_, x_road_id), mark));
+          continue;
+        }
+        log_->AppendAsync(MakePair(signer_, x_road_id), std::move(mark),
+                          [&, fail](Result<std::vector<LogRecord>> recs) {
+                            take(fail, recs);
+                            std::lock_guard lock(mu);
+                            ++async_finished;
+                            cv.notify_all();
+                          });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60),
+                            [&] { return async_finished == kAsyncThreads * kPairs; }));
+  }
+
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(refused.load(), (kAsyncThreads + kSyncThreads) * kPairs / kEveryFailing);
+  const int64_t total = 2 * static_cast<int64_t>(logged.load());
+  ASSERT_EQ(static_cast<int64_t>(seqs.size()), total);
+  EXPECT_EQ(*seqs.begin(), 1);
+  EXPECT_EQ(*seqs.rbegin(), total);
+  const auto v = VerifyOrDie();
+  EXPECT_TRUE(v.ok) << v.bad_seq << ": " << v.reason;
+  EXPECT_EQ(v.count, total);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM khur_test_mark"), 1 + logged.load());
 }
 

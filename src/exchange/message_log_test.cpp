@@ -8,8 +8,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -18,6 +21,7 @@
 
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/exchange/batch_signer.hpp"
+#include "ulus/store/testing/countdown.hpp"
 
 namespace ulus::exchange {
 namespace {
@@ -132,6 +136,126 @@ TEST_F(MessageLogTest, ConcurrentAppendsFormOneChainAndShareCommits) {
   const auto stats = log_->commit_stats();
   EXPECT_EQ(stats.items, static_cast<uint64_t>(kTotal));
   EXPECT_LT(stats.batches, stats.items) << "appends did not share commits";
+}
+
+// A request and its response, as a node logs them.
+std::vector<LogEntry> MakePair(BatchSigner& signer, int n) {
+  std::vector<LogEntry> entries;
+  entries.push_back(MakeEntry(signer, n, MessageKind::kRequest));
+  entries.push_back(MakeEntry(signer, n, MessageKind::kResponse));
+  return entries;
+}
+
+// The side effect a pair append commits with (a node's reply and data-usage rows stand-in).
+store::GroupCommit::Work InsertMark(std::string x_road_id) {
+  return [x_road_id = std::move(x_road_id)](store::Connection& conn) -> Status {
+    const store::Value params[] = {x_road_id};
+    ULUS_TRY(conn.Execute("INSERT INTO khur_test_mark (x_road_id) VALUES ($1)", params));
+    return Ok();
+  };
+}
+
+using store::testing::Countdown;
+
+// Threads appending request/response pairs asynchronously and others blocking, each pair with a
+// side effect in the same transaction: one chain, no gaps, every pair consecutive.
+TEST_F(MessageLogTest, AsyncAndBlockingAppendsFormOneChain) {
+  {
+    auto conn = db_->Acquire();
+    ASSERT_TRUE(conn.ok());
+    ASSERT_TRUE(
+        (*conn)->ExecuteScript("CREATE TABLE khur_test_mark (x_road_id TEXT PRIMARY KEY)").ok());
+  }
+  constexpr int kAsyncThreads = 4;
+  constexpr int kSyncThreads = 2;
+  constexpr int kPairs = 100;  // per thread
+  constexpr int kAsyncPairs = kAsyncThreads * kPairs;
+  std::mutex mu;
+  std::set<int64_t> seqs;  // guarded by mu
+  std::atomic<int> failures{0};
+  Countdown finished;
+  auto take = [&](const std::vector<LogRecord>& recs) {
+    // A pair is consecutive in the chain: nothing of another append comes between.
+    if (recs.size() != 2 || recs[1].seq != recs[0].seq + 1 || recs[1].prev_hash != recs[0].hash) {
+      ++failures;
+    }
+    std::lock_guard lock(mu);
+    for (const auto& rec : recs) {
+      if (!seqs.insert(rec.seq).second) ++failures;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kAsyncThreads + kSyncThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPairs; ++i) {
+        const int n = t * kPairs + i;
+        const std::string x_road_id = "xr-" + std::to_string(n);
+        if (t >= kAsyncThreads) {
+          auto recs = log_->Append(MakePair(signer_, n), InsertMark(x_road_id));
+          if (!recs.ok()) {
+            ++failures;
+            continue;
+          }
+          take(*recs);
+          continue;
+        }
+        log_->AppendAsync(MakePair(signer_, n), InsertMark(x_road_id),
+                          [&](Result<std::vector<LogRecord>> recs) {
+                            if (recs.ok()) {
+                              take(*recs);
+                            } else {
+                              ++failures;
+                            }
+                            finished.Add();
+                          });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(finished.WaitFor(kAsyncPairs));
+
+  EXPECT_EQ(failures.load(), 0);
+  constexpr int64_t kTotal = (kAsyncThreads + kSyncThreads) * kPairs * 2;
+  ASSERT_EQ(static_cast<int64_t>(seqs.size()), kTotal);
+  EXPECT_EQ(*seqs.begin(), 1);
+  EXPECT_EQ(*seqs.rbegin(), kTotal);
+  auto v = VerifyOrDie();
+  EXPECT_TRUE(v.ok) << v.bad_seq << ": " << v.reason;
+  EXPECT_EQ(v.count, kTotal);
+  auto conn = db_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM khur_test_mark"),
+            (kAsyncThreads + kSyncThreads) * kPairs);
+  const auto stats = log_->commit_stats();
+  EXPECT_EQ(stats.items, static_cast<uint64_t>((kAsyncThreads + kSyncThreads) * kPairs));
+  EXPECT_LT(stats.batches, stats.items) << "appends did not share commits";
+}
+
+// An async append whose side effect fails logs nothing, and the chain goes on without a gap.
+TEST_F(MessageLogTest, AsyncAppendWithAFailingSideEffectLogsNothing) {
+  AppendN(3);
+  std::optional<Result<std::vector<LogRecord>>> failed;
+  log_->AppendAsync(
+      MakePair(signer_, 10),
+      [](store::Connection&) -> Status { return Error::InvalidArgument("refused on purpose"); },
+      [&](Result<std::vector<LogRecord>> recs) { failed = std::move(recs); });
+  // Nobody else was appending, so the caller committed it before AppendAsync returned.
+  ASSERT_TRUE(failed.has_value());
+  ASSERT_FALSE(failed->ok());
+  EXPECT_EQ(failed->error().code, ErrorCode::kInvalidArgument);
+
+  std::optional<Result<std::vector<LogRecord>>> logged;
+  log_->AppendAsync(MakePair(signer_, 11), {},
+                    [&](Result<std::vector<LogRecord>> recs) { logged = std::move(recs); });
+  ASSERT_TRUE(logged.has_value());
+  ASSERT_TRUE(logged->ok()) << logged->error().ToString();
+  ASSERT_EQ((*logged)->size(), 2U);
+  EXPECT_EQ((**logged)[0].seq, 4);
+  EXPECT_EQ((**logged)[1].seq, 5);
+  EXPECT_EQ((**logged)[0].entry.x_road_id, "xr-11");
+  auto v = VerifyOrDie();
+  EXPECT_TRUE(v.ok) << v.reason;
+  EXPECT_EQ(v.count, 5);
 }
 
 TEST_F(MessageLogTest, ChangedColumnIsFoundAtItsSeq) {

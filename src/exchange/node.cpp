@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -167,8 +168,20 @@ void Node::Impl::Record(MonitoringRecord record) {
   while (monitoring.size() > options.monitoring_capacity) monitoring.pop_front();
 }
 
-http::Response Node::Impl::ClientError(MonitoringRecord& m, XRoadErrorType type,
-                                       std::string message) {
+Result<std::shared_ptr<http::AsyncClient>> Node::Impl::ClientFor(
+    const std::string& key, boost::asio::any_io_executor executor, const std::string& origin,
+    const http::ClientOptions& client_options) {
+  std::lock_guard lock(clients_mu);
+  auto it = clients.find(key);
+  if (it != clients.end()) return it->second;
+  ULUS_ASSIGN_OR_RETURN(auto client,
+                        http::AsyncClient::Create(std::move(executor), origin, client_options));
+  clients.emplace(key, client);
+  return client;
+}
+
+void Node::Impl::ClientError(ClientCall& call, XRoadErrorType type, std::string message) {
+  MonitoringRecord& m = call.m;
   XRoadError error{type, std::move(message), NewUuidV7(clock)};
   spdlog::info("khur client side: {} {} ({})", XRoadErrorTypeName(type), error.message,
                error.detail);
@@ -180,56 +193,71 @@ http::Response Node::Impl::ClientError(MonitoringRecord& m, XRoadErrorType type,
   if (m.request_out_ms == 0) m.request_out_ms = m.request_in_ms;
   if (m.response_in_ms == 0) m.response_in_ms = m.response_out_ms;
   Record(m);
-  return response;
+  call.respond(std::move(response));
 }
 
 // The client side (the provider side is in node_provider.cpp): an agency system's /r1/ request,
-// on to the provider's node.
-Result<http::Response> Node::Impl::HandleClient(http::Request& request) {
-  MonitoringRecord m;
+// checked and signed, then on to the provider's node. Nothing here blocks: each step continues
+// in the callback of the one before (batch signer, provider's node, message log).
+void Node::Impl::HandleClient(std::shared_ptr<http::Request> request, http::Responder respond) {
+  auto call = std::make_shared<ClientCall>();
+  call->respond = std::move(respond);
+  MonitoringRecord& m = call->m;
   m.side = "client";
   m.request_in_ms = UnixMs(clock);
-  m.request_size = request.body().size();
-  auto parsed = ParseExchangeRequest(request.message(), clock);
+  m.request_size = request->body().size();
+  auto parsed = ParseExchangeRequest(request->message(), clock);
+  request.reset();  // the parsed request holds all that is needed from here on
   if (!parsed.ok()) {
     const auto error = ToXRoadError(parsed.error(), NewUuidV7(clock));
-    return ClientError(m, error.type, error.message);
+    return ClientError(*call, error.type, error.message);
   }
-  const ExchangeRequest& req = *parsed;
+  call->req = std::move(parsed).value();
+  const ExchangeRequest& req = call->req;
   m.client = req.client.ToString();
   m.service = req.service.ToString();
   m.x_road_id = req.x_road_id;
   m.user_id = req.user_id;
   auto current = config.Current();
   if (!current.ok()) {
-    return ClientError(m, XRoadErrorType::kClientProxyOutdatedGlobalConf, current.error().message);
+    return ClientError(*call, XRoadErrorType::kClientProxyOutdatedGlobalConf,
+                       current.error().message);
   }
-  const GlobalConfig& conf = **current;
+  call->conf = *current;
   if (req.client != options.subsystem) {
     return ClientError(
-        m, XRoadErrorType::kClientInvalidClientIdentifier,
+        *call, XRoadErrorType::kClientInvalidClientIdentifier,
         "this node serves " + options.subsystem.ToString() + ", not " + req.client.ToString());
   }
-  const NodeEntry* provider = conf.NodeOf(req.service.client);
+  const NodeEntry* provider = call->conf->NodeOf(req.service.client);
   if (provider == nullptr) {
     return ClientError(
-        m, XRoadErrorType::kClientProxyUnknownMember,
+        *call, XRoadErrorType::kClientProxyUnknownMember,
         "the global configuration has no subsystem " + req.service.client.ToString());
   }
   if (provider->tls_sha256.empty()) {
-    return ClientError(m, XRoadErrorType::kClientProxyNetworkError,
+    return ClientError(*call, XRoadErrorType::kClientProxyNetworkError,
                        req.service.client.ToString() + " has no registered node yet");
   }
-  const std::string request_hash = RequestHash(req);
-  auto signature = batch_signer.Sign(node::RequestDigest(request_hash));
+  call->request_hash = RequestHash(req);
+  client_signer.SignAsync(node::RequestDigest(call->request_hash), client_server->executor(),
+                          [this, call](Result<BatchSignature> signature) {
+                            SendToProvider(call, std::move(signature));
+                          });
+}
+
+void Node::Impl::SendToProvider(std::shared_ptr<ClientCall> call,
+                                Result<BatchSignature> signature) {
+  const ExchangeRequest& req = call->req;
   if (!signature.ok()) {
-    return ClientError(m, XRoadErrorType::kClientProxyInternalError,
+    return ClientError(*call, XRoadErrorType::kClientProxyInternalError,
                        "cannot sign the request: " + signature.error().message);
   }
-  const std::string request_signature = SerializeBatchSignature(*signature);
+  call->request_signature = SerializeBatchSignature(*signature);
   HeaderList headers = req.headers;
-  headers.emplace_back(std::string(kHeaderSignature), request_signature);
+  headers.emplace_back(std::string(kHeaderSignature), call->request_signature);
 
+  const NodeEntry* provider = call->conf->NodeOf(req.service.client);
   http::ClientOptions copts;
   copts.connect_timeout = options.connect_timeout;
   copts.request_timeout = options.provider_timeout;
@@ -237,44 +265,55 @@ Result<http::Response> Node::Impl::HandleClient(http::Request& request) {
   copts.certificate_file = options.tls_certificate_file;
   copts.private_key_file = options.tls_private_key_file;
   copts.pinned_sha256 = provider->tls_sha256;
-  std::string cache_key = node_key + " " + provider->address;
-  for (const auto& fp : provider->tls_sha256) cache_key += " " + fp;
-  auto client = clients.Get(cache_key, provider->address, copts);
+  std::string key = provider->address;
+  for (const auto& fp : provider->tls_sha256) key += " " + fp;
+  auto client = ClientFor(key, client_server->executor(), provider->address, copts);
   if (!client.ok()) {
-    return ClientError(m, XRoadErrorType::kClientProxyNetworkError, client.error().message);
+    return ClientError(*call, XRoadErrorType::kClientProxyNetworkError, client.error().message);
   }
-  m.request_out_ms = UnixMs(clock);
-  auto sent = (*client)->Send(boost::beast::http::string_to_verb(req.method), req.Target(),
-                              req.body, headers);
+  call->m.request_out_ms = UnixMs(clock);
+  (*client)->Send(
+      boost::beast::http::string_to_verb(req.method), req.Target(), req.body, std::move(headers),
+      [this, call](Result<http::ClientResponse> sent) { OnProviderAnswer(call, std::move(sent)); });
+}
+
+void Node::Impl::OnProviderAnswer(std::shared_ptr<ClientCall> call,
+                                  Result<http::ClientResponse> sent) {
+  const ExchangeRequest& req = call->req;
+  MonitoringRecord& m = call->m;
   m.response_in_ms = UnixMs(clock);
   if (!sent.ok()) {
-    clients.Drop(cache_key);
     const auto type = sent.error().code == ErrorCode::kUnauthenticated
                           ? XRoadErrorType::kClientProxySslAuthenticationFailed
                           : XRoadErrorType::kClientProxyNetworkError;
-    return ClientError(m, type,
+    return ClientError(*call, type,
                        "the node of " + req.service.client.ToString() +
                            " did not answer: " + sent.error().message);
   }
-  const http::ClientResponse& answer = *sent;
-  const int status = static_cast<int>(answer.status);
+  auto answer = std::make_shared<http::ClientResponse>(std::move(sent).value());
+  const int status = static_cast<int>(answer->status);
   const HeaderList signed_headers =
-      node::CollectSigned(answer.headers, answer.Header(kHeaderSignedHeaders));
+      node::CollectSigned(answer->headers, answer->Header(kHeaderSignedHeaders));
   const auto response_digest =
-      node::ResponseDigest(status, request_hash, signed_headers, answer.body);
-  const std::string response_signature(answer.Header(kHeaderSignature));
-  if (auto ok = VerifyBatch(response_digest, response_signature, conf, req.service.client);
+      node::ResponseDigest(status, call->request_hash, signed_headers, answer->body);
+  const std::string response_signature(answer->Header(kHeaderSignature));
+  if (auto ok = VerifyBatch(response_digest, response_signature, *call->conf, req.service.client);
       !ok.ok()) {
-    return ClientError(m, XRoadErrorType::kClientProxyInvalidSignatureValue,
+    return ClientError(*call, XRoadErrorType::kClientProxyInvalidSignatureValue,
                        "the answer of " + req.service.client.ToString() +
                            " does not carry its valid signature: " + ok.error().message);
   }
 
   std::vector<LogEntry> entries(2);
-  entries[0] = {
-      MessageKind::kRequest, req.x_road_id, m.client,    m.service,
-      req.user_id,           req.subject,   req.purpose, node::RequestDigest(request_hash),
-      request_signature};
+  entries[0] = {MessageKind::kRequest,
+                req.x_road_id,
+                m.client,
+                m.service,
+                req.user_id,
+                req.subject,
+                req.purpose,
+                node::RequestDigest(call->request_hash),
+                call->request_signature};
   entries[1] = {MessageKind::kResponse,
                 req.x_road_id,
                 m.client,
@@ -284,15 +323,28 @@ Result<http::Response> Node::Impl::HandleClient(http::Request& request) {
                 req.purpose,
                 response_digest,
                 response_signature};
-  if (auto logged = log->Append(std::move(entries)); !logged.ok()) {
-    return ClientError(m, XRoadErrorType::kClientProxyDatabaseError,
+  // The answer is released only once both messages are durable in the log. Posted: this runs on
+  // the strand of the pooled connection that brought the answer, which is back in the pool, and
+  // an append that finds the log idle commits on its caller's thread.
+  boost::asio::post(
+      client_server->executor(), [this, call, answer, entries = std::move(entries)]() mutable {
+        log->AppendAsync(
+            std::move(entries), {}, [this, call, answer](Result<std::vector<LogRecord>> logged) {
+              ReleaseAnswer(*call, *answer, logged.ok() ? Ok() : Status(logged.error()));
+            });
+      });
+}
+
+void Node::Impl::ReleaseAnswer(ClientCall& call, http::ClientResponse& answer, Status logged) {
+  MonitoringRecord& m = call.m;
+  if (!logged.ok()) {
+    return ClientError(call, XRoadErrorType::kClientProxyDatabaseError,
                        "the message log could not be written: " + logged.error().message);
   }
-
   http::Response response;
   response.status = answer.status;
   response.content_type = std::string(answer.Header("Content-Type"));
-  response.body = answer.body;
+  response.body = std::move(answer.body);
   std::string request_id;
   for (const auto& [name, value] : answer.headers) {
     if (boost::beast::iequals(name, kHeaderRequestId)) request_id = value;
@@ -302,14 +354,14 @@ Result<http::Response> Node::Impl::HandleClient(http::Request& request) {
     }
     if (node::IsPassedResponseHeader(name)) response.headers.emplace_back(name, value);
   }
-  SetXRoadResponseHeaders(response, req, request_id, request_hash);
+  SetXRoadResponseHeaders(response, call.req, request_id, call.request_hash);
   m.request_id = request_id;
-  m.status = status;
+  m.status = static_cast<int>(answer.status);
   m.succeeded = m.fault.empty();
   m.response_size = response.body.size();
   m.response_out_ms = UnixMs(clock);
   Record(m);
-  return response;
+  call.respond(std::move(response));
 }
 
 Status Node::Impl::Install(std::string_view jws) {
@@ -392,8 +444,11 @@ Status Node::Start() {
   }
 
   http::Router client_router;
-  client_router.AddPrefix(
-      "/r1/", [&n](http::Request& r) { return n.HandleClient(r); },
+  client_router.AddPrefixAsync(
+      "/r1/",
+      [&n](std::shared_ptr<http::Request> r, http::Responder respond) {
+        n.HandleClient(std::move(r), std::move(respond));
+      },
       {{"summary", "Call a service through Khur (X-Road message protocol for REST)"},
        {"x-methods", {"get", "post", "put", "patch", "delete"}},
        {"tags", {"Khur"}}});
@@ -427,7 +482,10 @@ Status Node::Start() {
       },
       {{"summary", "This node's subsystem and global configuration"}, {"tags", {"Khur"}}});
   http::Router provider_router;
-  provider_router.AddPrefix("/r1/", [&n](http::Request& r) { return n.HandleProvider(r); });
+  provider_router.AddPrefixAsync("/r1/",
+                                 [&n](std::shared_ptr<http::Request> r, http::Responder respond) {
+                                   n.HandleProvider(std::move(r), std::move(respond));
+                                 });
 
   auto client_options = n.options.client_listener;
   client_options.service_name = "khur-node";
@@ -452,6 +510,7 @@ void Node::Stop() {
     std::lock_guard lock(n.stop_mu);
     n.stopping = true;
   }
+  n.shutting_down.store(true);
   n.stop_cv.notify_all();
   if (n.refresher.joinable()) n.refresher.join();
   if (n.client_server) n.client_server->Stop(std::chrono::seconds(5));

@@ -6,11 +6,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <future>
+#include <functional>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -22,6 +24,7 @@
 #include "ulus/exchange/batch_signer.hpp"
 #include "ulus/exchange/node.hpp"
 #include "ulus/exchange/protocol.hpp"
+#include "ulus/http/async_client.hpp"
 #include "ulus/http/client.hpp"
 
 namespace ulus::exchange {
@@ -111,35 +114,32 @@ inline std::pair<std::string, std::string> SplitBase(std::string_view base) {
   return {std::string(base.substr(0, slash)), path};
 }
 
-// One client per thread and destination: http::Client is not thread-safe, and the handler
-// threads are fixed, so each keeps its keep-alive connections.
-class ClientCache {
- public:
-  Result<http::Client*> Get(const std::string& key, const std::string& origin,
-                            const http::ClientOptions& options) {
-    auto& cache = Cache();
-    auto it = cache.find(key);
-    if (it != cache.end()) return it->second.get();
-    ULUS_ASSIGN_OR_RETURN(auto client, http::Client::Create(origin, options));
-    auto* raw = client.get();
-    cache.emplace(key, std::move(client));
-    return raw;
-  }
-  // Forgets this thread's client for `key` (after a transport error, so the next call starts
-  // with a fresh connection).
-  void Drop(const std::string& key) { Cache().erase(key); }
-
- private:
-  static std::unordered_map<std::string, std::unique_ptr<http::Client>>& Cache() {
-    thread_local std::unordered_map<std::string, std::unique_ptr<http::Client>> cache;
-    return cache;
-  }
+// An exchange on the provider side, from another node's request to the signed answer; shared by
+// the callbacks that carry it through signing, the backend and the log.
+struct ProviderCall {
+  http::Responder respond;
+  MonitoringRecord m;
+  std::optional<ExchangeRequest> req;  // set once parsed
+  bool authentic = false;  // the request's signature checked: its answer is logged with it
+  std::string request_hash;
+  std::string request_signature;
+  std::string key;  // client and X-Road-Id, for retries
 };
 
-// An exchange being answered, shared with retries of the same X-Road-Id that arrive meanwhile.
+// An exchange on the client side, from the agency system's request to the provider's answer.
+struct ClientCall {
+  http::Responder respond;
+  MonitoringRecord m;
+  ExchangeRequest req;
+  std::shared_ptr<const GlobalConfig> conf;
+  std::string request_hash;
+  std::string request_signature;
+};
+
+// Answers being made, with the retries of the same X-Road-Id that arrived meanwhile. Waiters are
+// called when the first answer is ready, which the backend's deadline bounds.
 struct Pending {
-  std::promise<Reply> promise;
-  std::shared_future<Reply> future = promise.get_future().share();
+  std::vector<std::function<void(const Reply&)>> waiters;
 };
 
 }  // namespace node
@@ -152,20 +152,14 @@ struct Node::Impl {
         signer(s),
         clock(c),
         config(std::move(authority), c),
-        batch_signer(s, BatchSignerOptions{std::chrono::microseconds(0), 1024}, c) {}
+        client_signer(s, BatchSignerOptions{std::chrono::microseconds(0), 1024}, c),
+        provider_signer(s, BatchSignerOptions{std::chrono::microseconds(0), 1024}, c) {}
 
   NodeOptions options;
   store::Database& db;
   const crypto::Signer& signer;
   const Clock& clock;
   ConfigHolder config;
-  std::unique_ptr<MessageLog> log;
-  BatchSigner batch_signer;
-  node::ClientCache clients;
-  std::string node_key;  // distinguishes this node's cached clients from another's in-process
-  std::unique_ptr<http::Server> client_server;
-  std::unique_ptr<http::Server> provider_server;
-
   // Batch signatures already checked: one signature check per batch, not per message.
   std::mutex verified_mu;
   std::unordered_set<std::string> verified;
@@ -182,33 +176,86 @@ struct Node::Impl {
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
-  bool stopping = false;
+  bool stopping = false;                   // guarded by stop_mu, for the refresh thread
+  std::atomic<bool> shutting_down{false};  // the same, for callbacks
   std::thread refresher;
 
   // Metrics (registered on the client listener's registry).
   http::Metrics* metrics = nullptr;
 
+  std::string node_key;  // distinguishes this node's metric series from another's in-process
+
+  // Declared last, in this order, because members are destroyed in reverse: the signers and the
+  // log go first (what they still hold fails into the state above and answers onto the
+  // listeners' executors, which still exist), then the pooled connections, which live on those
+  // executors, then the listeners.
+  std::unique_ptr<http::Server> client_server;
+  std::unique_ptr<http::Server> provider_server;
+  // Pooled keep-alive connections to other nodes (on the client listener's threads) and to
+  // backends (on the provider listener's), by destination.
+  std::mutex clients_mu;
+  std::unordered_map<std::string, std::shared_ptr<http::AsyncClient>> clients;
+  std::unique_ptr<MessageLog> log;
+  // One per listener, each batching on its listener's executor, so that a stopped listener
+  // strands nothing of the other's.
+  BatchSigner client_signer;
+  BatchSigner provider_signer;
+
   Status VerifyBatch(const crypto::Sha256Digest& digest, std::string_view text,
                      const GlobalConfig& conf, const ClientId& signer_subsystem);
   void Record(MonitoringRecord record);
-  Result<http::Response> HandleClient(http::Request& request);
-  Result<http::Response> HandleProvider(http::Request& request);
-  http::Response ClientError(MonitoringRecord& m, XRoadErrorType type, std::string message);
+  Result<std::shared_ptr<http::AsyncClient>> ClientFor(const std::string& key,
+                                                       boost::asio::any_io_executor executor,
+                                                       const std::string& origin,
+                                                       const http::ClientOptions& options);
+  // The client side (node.cpp): sign, send, verify, log, answer.
+  void HandleClient(std::shared_ptr<http::Request> request, http::Responder respond);
+  void SendToProvider(std::shared_ptr<node::ClientCall> call, Result<BatchSignature> signature);
+  void OnProviderAnswer(std::shared_ptr<node::ClientCall> call, Result<http::ClientResponse> sent);
+  // Answers the agency system once the exchange is logged (or with the log's failure).
+  void ReleaseAnswer(node::ClientCall& call, http::ClientResponse& answer, Status logged);
+  void ClientError(node::ClientCall& call, XRoadErrorType type, std::string message);
+
+  // The provider side (node_provider.cpp): check, answer once per X-Road-Id, sign, log.
+  using ReplyDone = std::function<void(node::Reply)>;
+  void HandleProvider(std::shared_ptr<http::Request> request, http::Responder respond);
   std::optional<node::Reply> FindReply(const std::string& key, bool safe,
                                        const ExchangeRequest& req);
   void RememberReply(const std::string& key, const node::Reply& reply);
-  node::Reply Serve(const ExchangeRequest& req, MonitoringRecord& m,
-                    const std::string& request_hash, const std::string& request_signature);
-  node::Reply SignAndLog(const ExchangeRequest* req, const std::string& request_hash,
-                         const std::string& request_signature, http::Response response,
-                         bool store_reply, const std::string& usage_status_subject,
-                         MonitoringRecord& m);
-  Result<http::Response> ProviderError(const ExchangeRequest* req, const std::string& request_hash,
-                                       const std::string& request_signature, MonitoringRecord& m,
-                                       XRoadErrorType type, std::string message);
+  void Serve(std::shared_ptr<node::ProviderCall> call, ReplyDone done);
+  void OnBackendAnswer(std::shared_ptr<node::ProviderCall> call, Result<http::ClientResponse> sent,
+                       ReplyDone done);
+  void AnswerAgain(std::shared_ptr<node::ProviderCall> call, const node::Reply& previous);
+  // Signs `response` and, for an authentic request, logs request and answer (with the reply
+  // and data-usage rows) durably; `done` gets the signed reply, or an error reply when either
+  // failed.
+  void SignAndLog(std::shared_ptr<node::ProviderCall> call, http::Response response,
+                  bool store_reply, std::string usage_subject, ReplyDone done);
+  // The X-Road error as a signed (and, for an authentic request, logged) reply.
+  void ErrorReply(std::shared_ptr<node::ProviderCall> call, XRoadErrorType type,
+                  std::string message, ReplyDone done);
+  // Refuses the request with the X-Road error and answers.
+  void Refuse(std::shared_ptr<node::ProviderCall> call, XRoadErrorType type, std::string message);
+  // Ends the wait of the retries of `key` with `reply`.
+  void ReleaseWaiters(const std::string& key, const node::Reply& reply);
+  // ServiceFailed, for retries whose first request lost its answer.
+  node::Reply LostReply(const std::string& fingerprint);
+  // Completes the monitoring record and answers; with X-Road headers when `exchange_headers`.
+  void Answer(node::ProviderCall& call, const node::Reply& reply, bool exchange_headers);
   Status Fetch();  // config_url, once, installed
   void RefreshLoop();
   Status Install(std::string_view jws);
 };
+
+namespace node {
+// Releases the retries of a first request when its answer is made, or, if the chain of callbacks
+// carrying it ends without one, with ServiceFailed (from the owning shared_ptr's deleter).
+struct ReleaseRetries {
+  Node::Impl* node;
+  std::string key;
+  std::string fingerprint;
+  bool released = false;
+};
+}  // namespace node
 
 }  // namespace ulus::exchange

@@ -153,6 +153,14 @@ class NodeTest : public ::testing::Test {
           creates_++;
           return http::Response::Json({{"created", json::parse(r.body())}}, http::Status::created);
         });
+    // A write the backend takes a while over, for retries that arrive while it is answered.
+    router.Add(
+        http::Method::post, "/data/person/1.0/slow-create",
+        [this](http::Request& r) -> Result<http::Response> {
+          std::this_thread::sleep_for(300ms);
+          creates_++;
+          return http::Response::Json({{"created", json::parse(r.body())}}, http::Status::created);
+        });
     router.Add(http::Method::get, "/data/health/1.0/{id}/read",
                [](http::Request& r) -> Result<http::Response> {
                  return http::Response::Json({{"id", r.Param("id")}});
@@ -394,6 +402,35 @@ TEST_F(NodeTest, ARetriedXRoadIdIsAnsweredOnceAndTheSameWay) {
   Call(http::Method::get, "/r1/MN/GOV/GASR/civil-registry/person/1.0/UA90010112/read",
        read_headers);
   EXPECT_EQ(reads_.load(), 1);
+}
+
+TEST_F(NodeTest, RetriesArrivingWhileTheFirstIsAnsweredGetItsAnswerAndTheBackendRunsOnce) {
+  auto headers = About("UA90010112");
+  headers.emplace_back("X-Road-Id", "0190a0b0-0000-7000-8000-000000000003");
+  headers.emplace_back("Content-Type", "application/json");
+  const std::string target = "/r1/MN/GOV/GASR/civil-registry/person/1.0/slow-create";
+  const std::string origin = "http://127.0.0.1:" + std::to_string(tax_->client_port());
+  constexpr size_t kCallers = 6;
+  std::vector<http::ClientResponse> answers(kCallers);
+  std::vector<std::thread> callers;
+  for (size_t i = 0; i < kCallers; ++i) {
+    callers.emplace_back([&, i] {
+      auto client = http::Client::Create(origin);
+      if (!client.ok()) return;
+      auto r = (*client)->Send(http::Method::post, target, R"({"id":"UA90010112"})", headers);
+      if (r.ok()) answers[i] = std::move(r).value();
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (const auto& answer : answers) {
+    EXPECT_EQ(answer.status, http::Status::created) << answer.body;
+    EXPECT_EQ(answer.body, answers[0].body);
+    EXPECT_TRUE(answer.Header("X-Road-Error").empty());
+  }
+  EXPECT_EQ(creates_.load(), 1);
+  // Every one of them is a message on both sides: six requests and six answers each.
+  EXPECT_EQ(LogCount(*tax_), static_cast<int64_t>(2 * kCallers));
+  EXPECT_EQ(LogCount(*civil_), static_cast<int64_t>(2 * kCallers));
 }
 
 TEST_F(NodeTest, AProviderThatIsDownOrSlowGivesAPromptNetworkError) {

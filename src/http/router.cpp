@@ -16,6 +16,7 @@ struct Route {
   Method method;
   std::string pattern;
   Handler handler;
+  AsyncHandler async_handler;
   Operation operation;
   std::vector<std::string> param_names;
 };
@@ -204,7 +205,11 @@ Router::Match Router::Find(Method method, std::string_view path) const {
   if (match.handler != nullptr || !match.allowed.empty()) return match;
   for (const auto& [prefix, route] : impl_->prefixes) {
     if (path.starts_with(prefix)) {
-      match.handler = &route->handler;
+      if (route->async_handler) {
+        match.async_handler = &route->async_handler;
+      } else {
+        match.handler = &route->handler;
+      }
       match.pattern = route->pattern;
       return match;
     }
@@ -217,6 +222,16 @@ void Router::AddPrefix(std::string prefix, Handler handler, Operation operation)
   auto route = std::make_unique<Route>();
   route->method = Method::unknown;
   route->handler = std::move(handler);
+  route->operation = std::move(operation);
+  route->pattern = prefix + "{path}";
+  impl_->prefixes.emplace_back(std::move(prefix), std::move(route));
+}
+
+void Router::AddPrefixAsync(std::string prefix, AsyncHandler handler, Operation operation) {
+  ULUS_ASSERT(prefix.starts_with('/') && prefix.ends_with('/') && handler);
+  auto route = std::make_unique<Route>();
+  route->method = Method::unknown;
+  route->async_handler = std::move(handler);
   route->operation = std::move(operation);
   route->pattern = prefix + "{path}";
   impl_->prefixes.emplace_back(std::move(prefix), std::move(route));

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -23,6 +24,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <ctime>
+#include <future>
 #include <limits>
 #include <optional>
 #include <random>
@@ -307,22 +309,19 @@ std::optional<PeerCertificate> VerifiedPeer(const SSL* ssl) {
   return peer;
 }
 
-// The part of a connection the server reaches from other threads: both calls post to the
-// connection's strand.
-// Routes `request` to its handler and answers: 404 or 405 (with Allow) when no route takes it,
-// the handler's answer, or its error as problem+json. Internal errors and exceptions are logged
-// with `request_id` and answered without their details. `route` gets the matched pattern;
-// `keep_alive` is cleared for a path too malformed to trust the stream after.
-Response RouteRequest(const Router& router, Request& request, std::string_view request_id,
-                      std::string_view& route, bool* keep_alive) {
+// Finds `request`'s route: nullopt with `match` holding its handler, or the answer when there
+// is none (400 for a path too malformed to trust the stream after, clearing `keep_alive`; 404;
+// 405 with Allow). `route` gets the matched pattern.
+std::optional<Response> FindRoute(const Router& router, Request& request, std::string_view& route,
+                                  bool* keep_alive, Router::Match& match) {
   const auto path = request.path();
   if (!IsAcceptablePath(path)) {
     if (keep_alive != nullptr) *keep_alive = false;
     return Problem(Status::bad_request,
                    "the request path has an invalid percent-encoding or a control character");
   }
-  auto match = router.Find(request.method(), path);
-  if (match.handler == nullptr) {
+  match = router.Find(request.method(), path);
+  if (match.handler == nullptr && match.async_handler == nullptr) {
     if (match.allowed.empty()) {
       return Problem(Status::not_found, "no resource at this path", path);
     }
@@ -340,22 +339,33 @@ Response RouteRequest(const Router& router, Request& request, std::string_view r
   route = match.pattern;
   request.SetParams(std::move(match.params));
   request.SetRoutePattern(match.pattern);
-  const auto internal = [&] {
-    return Problem(Error::Internal("an internal error occurred; quote request id " +
-                                   std::string(request_id) + " when reporting it"),
-                   path);
-  };
+  return std::nullopt;
+}
+
+Response InternalError(const Request& request, std::string_view request_id) {
+  return Problem(Error::Internal("an internal error occurred; quote request id " +
+                                 std::string(request_id) + " when reporting it"),
+                 request.path());
+}
+
+// A handler's result as the answer: its error as problem+json. Internal errors are logged with
+// `request_id` and answered without their details.
+Response Conclude(Result<Response> result, const Request& request, std::string_view route,
+                  std::string_view request_id) {
+  if (result.ok()) return std::move(result).value();
+  const Error& error = result.error();
+  if (error.code == ErrorCode::kInternal) {
+    // Internal details are for the operators' logs, not for the client.
+    spdlog::error("http: {} {} failed (request {}): {}", MethodLabel(request.method()), route,
+                  request_id, error.message);
+    return InternalError(request, request_id);
+  }
+  return Problem(error, request.path());
+}
+
+void LogThrown(const Request& request, std::string_view route, std::string_view request_id) {
   try {
-    auto result = (*match.handler)(request);
-    if (result.ok()) return std::move(result).value();
-    const Error& error = result.error();
-    if (error.code == ErrorCode::kInternal) {
-      // Internal details are for the operators' logs, not for the client.
-      spdlog::error("http: {} {} failed (request {}): {}", MethodLabel(request.method()), route,
-                    request_id, error.message);
-      return internal();
-    }
-    return Problem(error, path);
+    throw;
   } catch (const std::exception& e) {
     spdlog::error("http: {} {} threw (request {}): {}", MethodLabel(request.method()), route,
                   request_id, e.what());
@@ -363,7 +373,76 @@ Response RouteRequest(const Router& router, Request& request, std::string_view r
     spdlog::error("http: {} {} threw a non-exception (request {})", MethodLabel(request.method()),
                   route, request_id);
   }
-  return internal();
+}
+
+// Runs a synchronous handler.
+Response Invoke(const Handler& handler, Request& request, std::string_view route,
+                std::string_view request_id) {
+  try {
+    return Conclude(handler(request), request, route, request_id);
+  } catch (...) {
+    LogThrown(request, route, request_id);
+  }
+  return InternalError(request, request_id);
+}
+
+// Runs an asynchronous handler; `answer` gets the answer exactly once, on whichever thread the
+// handler responds, or at once if the handler throws before responding. A handler that drops its
+// Responder without calling it gets a 500 too, with `lost` set (the server may be stopping).
+void InvokeAsync(const AsyncHandler& handler, std::shared_ptr<Request> request,
+                 std::string_view route, std::string request_id,
+                 std::function<void(Response, bool lost)> answer) {
+  struct Once {
+    std::atomic<bool> answered{false};
+    std::shared_ptr<Request> request;
+    std::string route;
+    std::string request_id;
+    std::function<void(Response, bool)> answer;
+    Once() = default;
+    Once(const Once&) = delete;
+    Once& operator=(const Once&) = delete;
+    ~Once() {
+      if (answered.exchange(true) || !answer) return;
+      spdlog::error("http: {} {} dropped its answer (request {})", MethodLabel(request->method()),
+                    route, request_id);
+      answer(InternalError(*request, request_id), true);
+    }
+    void Answer(Result<Response> result) {
+      if (answered.exchange(true)) return;
+      answer(Conclude(std::move(result), *request, route, request_id), false);
+    }
+  };
+  auto once = std::make_shared<Once>();
+  once->request = request;
+  once->route = std::string(route);
+  once->request_id = std::move(request_id);
+  once->answer = std::move(answer);
+  try {
+    handler(std::move(request),
+            [once](Result<Response> result) { once->Answer(std::move(result)); });
+  } catch (...) {
+    LogThrown(*once->request, once->route, once->request_id);
+    once->Answer(Error::Internal("the handler threw"));
+  }
+}
+
+// Routes `request` to its handler and answers, waiting for an asynchronous one: for in-process
+// callers (Server::Dispatch).
+Response RouteRequest(const Router& router, Request& request, std::string_view request_id,
+                      std::string_view& route, bool* keep_alive) {
+  Router::Match match;
+  if (auto early = FindRoute(router, request, route, keep_alive, match)) return std::move(*early);
+  if (match.handler != nullptr) return Invoke(*match.handler, request, route, request_id);
+  // The asynchronous handler wants to own the request: move the message into one it owns.
+  auto owned = std::make_shared<Request>(BeastRequest(request.message()), request.remote_address(),
+                                         request.peer());
+  owned->SetParams(request.params());
+  owned->SetRoutePattern(request.route_pattern());
+  std::promise<Response> promise;
+  auto future = promise.get_future();
+  InvokeAsync(*match.async_handler, std::move(owned), route, std::string(request_id),
+              [&promise](Response response, bool) { promise.set_value(std::move(response)); });
+  return future.get();
 }
 
 class SessionBase {
@@ -514,6 +593,7 @@ class ServerImpl final : public Server {
 
   [[nodiscard]] uint16_t port() const override { return port_; }
   Metrics& metrics() override { return metrics_; }
+  boost::asio::any_io_executor executor() override { return ioc_.get_executor(); }
 
   void Stop(std::chrono::milliseconds grace) override {
     {
@@ -857,15 +937,27 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       request_id_ = NewRequestId();
       message.set(kRequestIdHeader, request_id_);
     }
-    Request request(parser_->release(), remote_address_, peer_ ? &*peer_ : nullptr);
-    Write(Dispatch(request));
-  }
-
-  Response Dispatch(Request& request) {
+    auto request =
+        std::make_shared<Request>(parser_->release(), remote_address_, peer_ ? &*peer_ : nullptr);
+    Router::Match match;
     std::string_view route = kUnmatchedRoute;
-    auto response = RouteRequest(server_.router(), request, request_id_, route, &keep_alive_);
+    auto early = FindRoute(server_.router(), *request, route, &keep_alive_, match);
     route_ = route;
-    return response;
+    if (early) return Write(std::move(*early));
+    if (match.handler != nullptr)
+      return Write(Invoke(*match.handler, *request, route_, request_id_));
+    // The session waits (phase kBusy, no timer) until the handler responds from its thread;
+    // the answer comes back to this connection's strand.
+    InvokeAsync(*match.async_handler, std::move(request), route_, request_id_,
+                [self = this->shared_from_this()](Response response, bool lost) {
+                  // A lost answer while stopping: the I/O threads may be gone; the connection
+                  // closes with the session.
+                  if (lost && self->server_.stopping()) return;
+                  net::dispatch(self->stream_.get_executor(),
+                                [self, response = std::move(response)]() mutable {
+                                  self->Write(std::move(response));
+                                });
+                });
   }
 
   // Serializes the head by hand into a reused buffer: cheaper than a beast response message,

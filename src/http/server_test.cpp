@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -227,6 +229,23 @@ class ServerTest : public ::testing::Test {
     router.Add(Method::get, "/request-id", [](Request& request) -> Result<Response> {
       return Response::Text(std::string(request.Header("X-Request-Id")));
     });
+    // Asynchronous: answered later from a thread of the test's own, as a proxy answers when its
+    // peer does; "/later/throw" throws before answering, "/later/twice" answers twice,
+    // "/later/drop" never answers, and "/later/fail" answers with an error.
+    router.AddPrefixAsync("/later/", [this](std::shared_ptr<Request> request, Responder respond) {
+      const std::string path(request->path());
+      if (path == "/later/throw") throw std::runtime_error("secret-async-detail");
+      if (path == "/later/drop") return;  // the Responder is dropped uncalled
+      if (path == "/later/fail") {
+        return respond(Error::NotFound("nothing later at " + path));
+      }
+      std::lock_guard lock(later_mu_);
+      later_.emplace_back([request, respond = std::move(respond), path] {
+        respond(Response::Text(path + " " + std::string(request->Header("X-Test")) + " " +
+                               std::string(request->body())));
+        if (path == "/later/twice") respond(Response::Text("second"));
+      });
+    });
     return router;
   }
 
@@ -258,7 +277,32 @@ class ServerTest : public ::testing::Test {
     if (server_) server_->Stop(1s);
   }
 
+  // Runs the answers of "/later/" requests queued so far, on this (the test's) thread.
+  size_t AnswerLater() {
+    std::vector<std::function<void()>> due;
+    {
+      std::lock_guard lock(later_mu_);
+      due.swap(later_);
+    }
+    for (auto& answer : due) answer();
+    return due.size();
+  }
+  // Waits until `n` "/later/" requests are waiting for their answers.
+  bool WaitForLater(size_t n) {
+    const auto deadline = SteadyClock::now() + kPatience;
+    while (SteadyClock::now() < deadline) {
+      {
+        std::lock_guard lock(later_mu_);
+        if (later_.size() >= n) return true;
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+    return false;
+  }
+
   std::atomic<int> echo_calls_{0};
+  std::mutex later_mu_;
+  std::vector<std::function<void()>> later_;
   std::unique_ptr<Server> server_;
 };
 
@@ -280,6 +324,81 @@ TEST_F(ServerTest, ReusesOneConnectionForManyRequests) {
     EXPECT_TRUE(r->Header("Server").empty());
   }
   EXPECT_EQ(ConnectionsAccepted(), 1U);
+}
+
+TEST_F(ServerTest, AsynchronousHandlersAnswerFromAnotherThreadWithoutHoldingAnIoThread) {
+  ServerOptions options = TestOptions();
+  options.threads = 1;
+  StartServer(options);
+  // Ten requests wait for their answers at once on a server with one I/O thread, which still
+  // answers a synchronous route meanwhile.
+  std::vector<std::thread> callers;
+  std::vector<std::string> bodies(10);
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    callers.emplace_back([&, i] {
+      auto client = NewClient();
+      auto r = client->Send(Method::post, "/later/" + std::to_string(i), "body" + std::to_string(i),
+                            {{"X-Test", "t" + std::to_string(i)}});
+      if (r.ok() && r->status == Status::ok) bodies[i] = r->body;
+    });
+  }
+  ASSERT_TRUE(WaitForLater(bodies.size()));
+  auto client = NewClient();
+  const auto hello = client->Get("/hello");
+  ASSERT_TRUE(hello.ok()) << hello.error().ToString();
+  EXPECT_EQ(hello->status, Status::ok);
+  EXPECT_EQ(AnswerLater(), bodies.size());
+  for (auto& t : callers) t.join();
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    const auto n = std::to_string(i);
+    EXPECT_EQ(bodies[i], "/later/" + n + " t" + n + " body" + n);
+  }
+}
+
+TEST_F(ServerTest, AsynchronousHandlersErrorsAreProblemsAndASecondAnswerIsIgnored) {
+  StartServer();
+  auto client = NewClient();
+  const auto failed = client->Get("/later/fail");
+  ASSERT_TRUE(failed.ok()) << failed.error().ToString();
+  EXPECT_EQ(failed->status, Status::not_found);
+  EXPECT_EQ(failed->Header("Content-Type"), "application/problem+json");
+
+  const auto dropped = client->Get("/later/drop");
+  ASSERT_TRUE(dropped.ok()) << dropped.error().ToString();
+  EXPECT_EQ(dropped->status, Status::internal_server_error);
+  EXPECT_EQ(dropped->Header("Content-Type"), "application/problem+json");
+
+  const auto thrown = client->Get("/later/throw");
+  ASSERT_TRUE(thrown.ok()) << thrown.error().ToString();
+  EXPECT_EQ(thrown->status, Status::internal_server_error);
+  EXPECT_EQ(thrown->body.find("secret-async-detail"), std::string::npos);
+
+  std::thread answerer([&] {
+    if (WaitForLater(1)) AnswerLater();
+  });
+  const auto twice = client->Get("/later/twice");
+  answerer.join();
+  ASSERT_TRUE(twice.ok()) << twice.error().ToString();
+  EXPECT_EQ(twice->body, "/later/twice  ");
+  // The connection is intact after the ignored second answer.
+  const auto after = client->Get("/hello");
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_EQ(after->status, Status::ok);
+}
+
+TEST_F(ServerTest, DispatchWaitsForAnAsynchronousHandler) {
+  StartServer();
+  std::thread answerer([&] {
+    if (WaitForLater(1)) AnswerLater();
+  });
+  BeastRequest message(Method::put, "/later/in-process", 11);
+  message.set("X-Test", "x");
+  message.body() = "b";
+  Request request(std::move(message), "in-process");
+  const auto response = server_->Dispatch(request);
+  answerer.join();
+  EXPECT_EQ(response.status, Status::ok);
+  EXPECT_EQ(response.body, "/later/in-process x b");
 }
 
 TEST_F(ServerTest, AnswersPipelinedRequestsInOrder) {

@@ -1,18 +1,46 @@
 #include "ulus/store/group_commit.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <condition_variable>
+#include <exception>
+#include <memory>
 #include <mutex>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "backend.hpp"
+#include "ulus/core/assert.hpp"
 
 namespace ulus::store {
 
-// One submitter's work. Each waits on its own semaphore, so a finished batch wakes exactly its
-// own submitters rather than every thread waiting on the group.
+namespace {
+
+// Hands an asynchronous item its result. An exception escaping it would unwind the leader with
+// the lead still taken and every later submitter waiting, so it is logged and dropped.
+void CallDone(const GroupCommit::Done& done, Status result) {
+  if (!done) return;
+  try {
+    done(std::move(result));
+  } catch (const std::exception& e) {
+    spdlog::error("store: a group-commit done callback threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("store: a group-commit done callback threw a non-exception");
+  }
+}
+
+}  // namespace
+
+// One submitter's work. A Submit() caller's item lives on its stack and the caller waits on the
+// item's own condition variable, so a finished batch wakes exactly its own submitters rather than
+// every thread waiting on the group. A SubmitAsync() item is owned by the group commit from the
+// moment it is queued until its done callback has run.
 struct GroupCommit::Item {
   Work work;
   Status result;
+  Done done_callback;  // empty for a Submit() item
+  bool is_async = false;
   // Set by the leader once `result` is final, or when this item's thread is to lead next. A
   // condition variable rather than a C++20 semaphore: libstdc++'s semaphore spins with
   // sched_yield before it sleeps, which on a busy server burned more CPU than the commits.
@@ -43,25 +71,76 @@ GroupCommit::GroupCommit(Database& db, GroupCommitOptions options) : db_(db), op
 }
 
 GroupCommit::~GroupCommit() {
-  std::unique_lock lock(mu_);
-  stopping_ = true;
-  idle_.wait(lock, [&] { return !leading_ && queue_.empty(); });
+  std::deque<Item*> orphans;
+  {
+    std::unique_lock lock(mu_);
+    stopping_ = true;
+    idle_.wait(lock, [&] { return !leading_; });
+    // A leader gives up the lead only with the queue empty, so nothing should be left; should an
+    // asynchronous item be, its callback is told rather than never called.
+    orphans.swap(queue_);
+  }
+  for (Item* item : orphans) {
+    ULUS_ASSERT(item->is_async);  // a Submit() item always has a leader
+    std::unique_ptr<Item> owned(item);
+    CallDone(owned->done_callback, Error::Unavailable("the group commit is shutting down"));
+  }
 }
 
 Status GroupCommit::Submit(Work work) {
   Item item{.work = std::move(work), .result = Ok()};
   bool leader = false;
+  bool reentered = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Error::Unavailable("the group commit is shutting down");
-    queue_.push_back(&item);
-    leader = !leading_;
-    leading_ = true;
+    // A done callback on the leader's own thread: waiting for the leader would wait forever.
+    reentered = leading_ && leader_ == std::this_thread::get_id();
+    if (!reentered) {
+      queue_.push_back(&item);
+      ++sync_queued_;
+      leader = !leading_;
+      leading_ = true;
+      if (leader) leader_ = std::this_thread::get_id();
+    }
+  }
+  if (reentered) {
+    std::deque<Item*> alone{&item};
+    RunBatch(alone);
+    CountBatch(1);
+    return std::move(item.result);
   }
   // A follower waits for the leader to run its work, or to be made the next leader.
-  if (!leader && item.Wait()) return std::move(item.result);
-  Lead(item);
+  if (!leader) {
+    if (item.Wait()) return std::move(item.result);
+    std::lock_guard lock(mu_);
+    leader_ = std::this_thread::get_id();
+  }
+  Lead(&item);
   return std::move(item.result);
+}
+
+void GroupCommit::SubmitAsync(Work work, Done done) {
+  auto item = std::make_unique<Item>();
+  item->work = std::move(work);
+  item->result = Ok();
+  item->done_callback = std::move(done);
+  item->is_async = true;
+  bool leader = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      queue_.push_back(item.release());  // owned by the queue, then by the leader's batch
+      leader = !leading_;
+      leading_ = true;
+      if (leader) leader_ = std::this_thread::get_id();
+    }
+  }
+  if (item) {
+    CallDone(item->done_callback, Error::Unavailable("the group commit is shutting down"));
+    return;
+  }
+  if (leader) Lead(nullptr);
 }
 
 GroupCommit::Stats GroupCommit::stats() const {
@@ -69,45 +148,62 @@ GroupCommit::Stats GroupCommit::stats() const {
   return stats_;
 }
 
+void GroupCommit::CountBatch(size_t items) {
+  std::lock_guard lock(mu_);
+  ++stats_.batches;
+  stats_.items += items;
+}
+
 // The leader runs batches on its own thread (no hand-off to a writer thread: on a virtual
-// machine a context switch costs more than a small commit) until its own item is done, then
-// hands leadership to the oldest waiting submitter, if any.
-void GroupCommit::Lead(Item& mine) {
+// machine a context switch costs more than a small commit). `mine` is the leader's own item, or
+// null for a SubmitAsync() caller; once it is done, the lead passes on (HandOverLocked).
+void GroupCommit::Lead(Item* mine) {
   std::deque<Item*> batch;
+  std::vector<std::unique_ptr<Item>> finished;
   for (;;) {
     {
       std::lock_guard lock(mu_);
+      if (mine == nullptr && HandOverLocked()) return;
       while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(queue_.front());
+        Item* item = queue_.front();
         queue_.pop_front();
+        if (!item->is_async) --sync_queued_;
+        batch.push_back(item);
       }
     }
     RunBatch(batch);
-    bool mine_done = false;
-    {
-      std::lock_guard lock(mu_);
-      ++stats_.batches;
-      stats_.items += batch.size();
-    }
-    // Once finished, a submitter may return and destroy its item: touch nothing after it.
+    CountBatch(batch.size());
+    // Once finished, a Submit() caller may return and destroy its item: touch nothing after it.
     for (Item* item : batch) {
-      if (item == &mine) {
-        mine_done = true;
+      if (item == mine) {
+        mine = nullptr;
+      } else if (item->is_async) {
+        finished.emplace_back(item);
       } else {
         item->Finish();
       }
     }
     batch.clear();
-    if (!mine_done) continue;
-    std::lock_guard lock(mu_);
-    if (queue_.empty()) {
-      leading_ = false;
-      idle_.notify_all();
-    } else {
-      queue_.front()->Promote();
-    }
-    return;
+    // Outside mu_: a callback may submit again (it joins the queue this loop is draining).
+    for (auto& item : finished) CallDone(item->done_callback, std::move(item->result));
+    finished.clear();
   }
+}
+
+bool GroupCommit::HandOverLocked() {
+  if (sync_queued_ > 0) {
+    for (Item* item : queue_) {
+      if (item->is_async) continue;
+      leader_ = {};  // until the promoted thread wakes; see Submit's re-entry check
+      item->Promote();
+      return true;
+    }
+  }
+  if (!queue_.empty()) return false;
+  leading_ = false;
+  leader_ = {};
+  idle_.notify_all();
+  return true;
 }
 
 namespace {

@@ -4,16 +4,25 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "ulus/store/testing/countdown.hpp"
+
 namespace ulus::store {
 namespace {
 
 namespace fs = std::filesystem;
+
+using store::testing::Countdown;
 
 class GroupCommitTest : public ::testing::Test {
  protected:
@@ -186,6 +195,211 @@ TEST_F(GroupCommitTest, ResultsReachTheirOwnSubmitter) {
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(mismatched.load(), 0);
   EXPECT_GE(group.stats().batches, uint64_t{160 / 4});
+}
+
+TEST_F(GroupCommitTest, AsyncAndSyncSubmittersMixAndEveryItemCompletesOnce) {
+  constexpr int kAsyncThreads = 4;
+  constexpr int kAsyncEach = 500;
+  constexpr int kSyncThreads = 2;
+  constexpr int kSyncEach = 200;
+  constexpr int kAsyncTotal = kAsyncThreads * kAsyncEach;
+  constexpr int kTotal = kAsyncTotal + kSyncThreads * kSyncEach;
+  std::vector<std::atomic<int>> calls(kAsyncTotal);
+  std::atomic<int> async_failures{0};
+  std::atomic<int> sync_failures{0};
+  Countdown finished;
+  GroupCommit::Stats stats;
+  {
+    GroupCommit group(*db_);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kAsyncThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kAsyncEach; ++i) {
+          const int64_t id = int64_t{t} * kAsyncEach + i;
+          group.SubmitAsync([id, t](Connection& tx) { return Insert(tx, id, t); },
+                            [&, id](Status s) {
+                              // Outside the group's lock: stats() would deadlock inside it.
+                              (void)group.stats();
+                              ++calls[static_cast<size_t>(id)];
+                              if (!s.ok()) ++async_failures;
+                              finished.Add();
+                            });
+        }
+      });
+    }
+    for (int t = 0; t < kSyncThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kSyncEach; ++i) {
+          const int64_t id = kAsyncTotal + int64_t{t} * kSyncEach + i;
+          if (!group.Submit([id, t](Connection& tx) { return Insert(tx, id, 100 + t); }).ok()) {
+            ++sync_failures;
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    ASSERT_TRUE(finished.WaitFor(kAsyncTotal)) << finished.count() << " of " << kAsyncTotal;
+    stats = group.stats();
+  }
+  EXPECT_EQ(async_failures.load(), 0);
+  EXPECT_EQ(sync_failures.load(), 0);
+  for (int id = 0; id < kAsyncTotal; ++id) {
+    EXPECT_EQ(calls[static_cast<size_t>(id)].load(), 1) << "item " << id;
+  }
+  EXPECT_EQ(stats.items, uint64_t{kTotal});
+  EXPECT_LT(stats.batches, stats.items) << "submissions did not share commits";
+
+  auto conn = db_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item"), kTotal);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(DISTINCT id) FROM item"), kTotal);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT n FROM counter WHERE id = 1"), kTotal);
+}
+
+TEST_F(GroupCommitTest, AnIdleGroupRunsAnAsyncItemOnTheCallersThread) {
+  GroupCommit group(*db_);
+  bool called = false;
+  std::thread::id called_on;
+  group.SubmitAsync([](Connection& tx) { return Insert(tx, 1, 0); },
+                    [&](Status s) {
+                      EXPECT_TRUE(s.ok()) << s.error().ToString();
+                      called = true;
+                      called_on = std::this_thread::get_id();
+                    });
+  // Nobody else was leading, so the caller led until the queue was empty.
+  EXPECT_TRUE(called);
+  EXPECT_EQ(called_on, std::this_thread::get_id());
+  EXPECT_EQ(group.stats().batches, 1U);
+}
+
+// While a Submit() caller's work holds the lead, asynchronous items pile up and then share one
+// batch; the failing ones roll back alone.
+TEST_F(GroupCommitTest, AFailingAsyncItemFailsAlone) {
+  constexpr int kItems = 40;
+  GroupCommit group(*db_);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool leader_in = false;  // guarded by mu
+  bool release = false;    // guarded by mu
+  std::thread leader([&] {
+    EXPECT_TRUE(group
+                    .Submit([&](Connection& tx) -> Status {
+                      std::unique_lock lock(mu);
+                      leader_in = true;
+                      cv.notify_all();
+                      cv.wait(lock, [&] { return release; });
+                      return Insert(tx, 1000000, 0);
+                    })
+                    .ok());
+  });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return leader_in; });
+  }
+  std::vector<std::optional<Status>> results(kItems);
+  Countdown finished;
+  for (int i = 0; i < kItems; ++i) {
+    auto work = (i % 7 == 3) ? GroupCommit::Work([i](Connection& tx) -> Status {
+      ULUS_TRY(Insert(tx, 500000 + i, -1));
+      return Error::InvalidArgument("refused " + std::to_string(i));
+    })
+                             : GroupCommit::Work([i](Connection& tx) { return Insert(tx, i, 1); });
+    // A leader is active, so this only queues the item.
+    group.SubmitAsync(std::move(work), [&, i](Status s) {
+      results[static_cast<size_t>(i)] = std::move(s);
+      finished.Add();
+    });
+  }
+  EXPECT_EQ(finished.count(), 0);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+    cv.notify_all();
+  }
+  leader.join();
+  ASSERT_TRUE(finished.WaitFor(kItems));
+  int ok = 0;
+  for (int i = 0; i < kItems; ++i) {
+    const auto& result = results[static_cast<size_t>(i)];
+    ASSERT_TRUE(result.has_value());
+    if (i % 7 == 3) {
+      ASSERT_FALSE(result->ok());
+      EXPECT_EQ(result->error().code, ErrorCode::kInvalidArgument);
+      EXPECT_EQ(result->error().message, "refused " + std::to_string(i));
+    } else {
+      EXPECT_TRUE(result->ok()) << result->error().ToString();
+      ++ok;
+    }
+  }
+  // The leader's own item, then everything queued behind it in one batch.
+  EXPECT_EQ(group.stats().batches, 2U);
+  auto conn = db_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item WHERE worker < 0"), 0);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item"), ok + 1);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT n FROM counter WHERE id = 1"), ok + 1);
+}
+
+TEST_F(GroupCommitTest, ADoneCallbackMaySubmitAgain) {
+  constexpr int kChain = 50;
+  GroupCommit group(*db_);
+  Countdown finished;
+  std::atomic<int> failures{0};
+  // Each callback submits the next link asynchronously and, on the leader's own thread, a
+  // blocking Submit as well, which must not wait for itself.
+  std::function<void(int)> submit = [&](int n) {
+    group.SubmitAsync(
+        [n](Connection& tx) { return Insert(tx, n, 1); },
+        [&, n](Status s) {
+          if (!s.ok()) ++failures;
+          if (!group.Submit([n](Connection& tx) { return Insert(tx, 10000 + n, 2); }).ok()) {
+            ++failures;
+          }
+          if (n + 1 < kChain) submit(n + 1);
+          finished.Add();
+        });
+  };
+  std::thread other([&] {
+    for (int i = 0; i < 100; ++i) {
+      if (!group.Submit([i](Connection& tx) { return Insert(tx, 20000 + i, 3); }).ok()) {
+        ++failures;
+      }
+    }
+  });
+  submit(0);
+  other.join();
+  ASSERT_TRUE(finished.WaitFor(kChain));
+  EXPECT_EQ(failures.load(), 0);
+  auto conn = db_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item WHERE worker = 1"), kChain);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item WHERE worker = 2"), kChain);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item WHERE worker = 3"), 100);
+}
+
+TEST_F(GroupCommitTest, ADoneCallbackThatThrowsDoesNotStopTheGroup) {
+  GroupCommit group(*db_);
+  group.SubmitAsync([](Connection& tx) { return Insert(tx, 1, 0); },
+                    [](Status) { throw std::runtime_error("a careless callback"); });
+  bool called = false;
+  group.SubmitAsync([](Connection& tx) { return Insert(tx, 2, 0); },
+                    [&](Status s) { called = s.ok(); });
+  EXPECT_TRUE(called);
+  EXPECT_TRUE(group.Submit([](Connection& tx) { return Insert(tx, 3, 0); }).ok());
+  auto conn = db_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item"), 3);
+}
+
+TEST_F(GroupCommitTest, DestructorWithNothingPendingReturns) {
+  { GroupCommit unused(*db_); }
+  bool called = false;
+  {
+    GroupCommit group(*db_);
+    group.SubmitAsync([](Connection& tx) { return Insert(tx, 1, 0); },
+                      [&](Status s) { called = s.ok(); });
+  }
+  EXPECT_TRUE(called);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -62,24 +64,53 @@ std::string SerializeBatchSignature(const BatchSignature& sig);
 Result<BatchSignature> ParseBatchSignature(std::string_view text);
 
 struct BatchSignerOptions {
-  // A batch closes this long after its first message arrived, or when it holds max_batch.
+  // A batch Sign() leads closes this long after its first message arrived, or when it holds
+  // max_batch. SignAsync() does not wait: its batch is whatever arrived before its flush ran.
   std::chrono::microseconds window{2000};
   size_t max_batch = 1024;
 };
 
-// Signs message digests in batches: callers on any thread hand in a digest and block; one of
-// them, the leader, gathers what arrives within the window, builds the Merkle tree, signs its root
-// once and hands every caller its BatchSignature, then passes the lead on. Thread-safe; the
-// destructor waits for the batch being signed. `signer` and `clock` must outlive this object.
+// Signs message digests in batches. There is no signer thread: whoever finds nobody signing
+// leads, on its own thread. Sign() blocks; its leader gathers what arrives within the window,
+// builds the Merkle tree, signs its root once and hands every caller its BatchSignature.
+// SignAsync() never waits for other callers: it queues the digest and, when nobody leads, posts
+// one flush to the given executor, which signs everything queued by the time it runs. A leader
+// whose own digest is signed (a flush has none) passes the lead to the oldest Sign() caller still
+// waiting, or else keeps signing until the queue is empty, since no thread waits on an
+// asynchronous digest to take over. The flush goes to the executor of the SignAsync() call that
+// found nobody signing and no flush posted; later digests ride on it, so every executor handed in
+// must be running for them to be signed before the destructor.
+//
+// Thread-safe, Sign() and SignAsync() mixed freely. `signer` and `clock` must outlive this object,
+// and this object must outlive every executor handed to SignAsync() that may still run (a posted
+// flush holds a plain pointer to it): stop or drain them first. The destructor waits for the batch
+// being signed, not for a posted flush, so it returns even when the executor's io_context is
+// stopped; digests only such a flush would have signed get kUnavailable from it. Must not be
+// destroyed inside a callback.
 class BatchSigner {
  public:
+  using SignDone = std::function<void(Result<BatchSignature>)>;
+
   explicit BatchSigner(const crypto::Signer& signer, BatchSignerOptions options = {},
                        const Clock& clock = Clock::System());
   ~BatchSigner();
   BatchSigner(const BatchSigner&) = delete;
   BatchSigner& operator=(const BatchSigner&) = delete;
 
+  // Blocks until the digest is signed. Called from a SignAsync callback on the leader's own
+  // thread, it signs the digest at once in a batch of its own rather than wait for itself.
   Result<BatchSignature> Sign(const crypto::Sha256Digest& message_digest);
+
+  // Queues the digest and returns without waiting; never signs on the caller's thread. `done`
+  // (may be empty) is called exactly once with the digest's signature or error, outside the
+  // signer's lock, on whichever thread signed the batch: inside the flush posted to `executor`,
+  // or on a thread blocked in Sign() that led the batch. So it may be any thread; post to a
+  // strand or your own executor if that matters. It may call SignAsync or Sign again, should be
+  // short (it delays the other callbacks of the batch) and not throw: an exception from it is
+  // logged and dropped. Once the destructor has begun, `done` gets kUnavailable at once on the
+  // caller's thread.
+  void SignAsync(const crypto::Sha256Digest& digest, boost::asio::any_io_executor executor,
+                 SignDone done);
 
   struct Stats {
     uint64_t batches = 0;   // root signatures made
@@ -89,6 +120,9 @@ class BatchSigner {
 
  private:
   struct Item;
+  // Called with mu_ held and leading_ set; returns with mu_ held once the lead is passed on.
+  void Lead(std::unique_lock<std::mutex>& lock, Item* mine);
+  void Flush();
   void SignBatch(std::vector<Item*>& batch);
 
   const crypto::Signer& signer_;
@@ -101,7 +135,12 @@ class BatchSigner {
   bool stopping_ = false;               // guarded by mu_
   Stats stats_;                         // guarded by mu_
   std::condition_variable idle_;        // the destructor waits on it for the last leader
-  bool leading_ = false;                // guarded by mu_: a caller is signing batches
+  // Guarded by mu_: a caller or a flush is signing batches (or has been told to). Whenever the
+  // queue is non-empty, someone leads or a flush is posted.
+  bool leading_ = false;
+  std::thread::id leader_;     // guarded by mu_: the leading thread, or none while the lead passes
+  bool flush_posted_ = false;  // guarded by mu_: a flush is queued on some executor
+  size_t sync_queued_ = 0;     // guarded by mu_: Sign() items in queue_, whose threads wait
 };
 
 }  // namespace ulus::exchange

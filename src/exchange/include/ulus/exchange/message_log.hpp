@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,6 +81,8 @@ Result<LogVerification> VerifyArchive(const std::string& path,
 // must outlive it.
 class MessageLog {
  public:
+  using AppendDone = std::function<void(Result<std::vector<LogRecord>>)>;
+
   static Result<std::unique_ptr<MessageLog>> Open(store::Database& db,
                                                   const Clock& clock = Clock::System());
   ~MessageLog();
@@ -93,6 +96,12 @@ class MessageLog {
   // runs on the group commit's writer and must be repeatable; an error from it fails the append.
   Result<std::vector<LogRecord>> Append(std::vector<LogEntry> entries,
                                         const store::GroupCommit::Work& also = {});
+  // The same append without waiting for other appenders (store::GroupCommit::SubmitAsync): the
+  // caller may run batches, everyone's, until the queue is empty if nobody else was writing, and
+  // otherwise returns at once. `done` gets what Append would return, exactly once, on the thread
+  // that committed the batch (maybe the caller's, inside AppendAsync), outside the log's locks;
+  // it may append again. The entries and `also` are kept until then.
+  void AppendAsync(std::vector<LogEntry> entries, store::GroupCommit::Work also, AppendDone done);
 
   // Walks the chain from the start (or the last archive's boundary), checking links, hashes and,
   // with `keys`, signatures. Errors only when the store fails; a bad chain is a LogVerification.

@@ -25,6 +25,9 @@ struct ClientOptions {
   // the DER certificate, lowercase hex), checked right after the handshake and before any request
   // is sent; any other is kUnauthenticated. Khur pins the provider node the configuration names.
   std::vector<std::string> pinned_sha256;
+  // AsyncClient only: idle keep-alive connections kept for reuse at most; more are closed after
+  // their response.
+  size_t max_idle = 256;
 };
 
 struct ClientResponse {

@@ -72,6 +72,9 @@ class Request {
   void SetParams(std::vector<std::pair<std::string, std::string>> params) {
     params_ = std::move(params);
   }
+  [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& params() const {
+    return params_;
+  }
   void SetRoutePattern(std::string_view pattern) { route_pattern_ = pattern; }
   [[nodiscard]] std::string_view route_pattern() const { return route_pattern_; }
 

@@ -16,6 +16,13 @@ namespace ulus::http {
 // on a peer) and are called on the server's worker threads, concurrently.
 using Handler = std::function<Result<Response>(Request&)>;
 
+// An asynchronous handler answers by calling its Responder exactly once, from any thread, when
+// the answer is ready; it must not block. The request stays valid until then. For proxies that
+// would otherwise hold a thread while a peer answers. A handler that throws before responding
+// answers 500; responding again after the first answer is ignored.
+using Responder = std::function<void(Result<Response>)>;
+using AsyncHandler = std::function<void(std::shared_ptr<Request>, Responder)>;
+
 // Documentation of one route for /openapi.json: an OpenAPI 3.0 Operation Object (summary,
 // parameters, requestBody, responses, tags...). Path parameters are added automatically when
 // the object does not list them.
@@ -37,11 +44,14 @@ class Router {
   // Metrics and the OpenAPI document name the route "{prefix}{path}"; the operation may list the
   // methods to document in "x-methods" (["get", "post"]).
   void AddPrefix(std::string prefix, Handler handler, Operation operation = {});
+  // The same with an asynchronous handler.
+  void AddPrefixAsync(std::string prefix, AsyncHandler handler, Operation operation = {});
   // Adds named schemas to the OpenAPI document's components.schemas.
   void AddSchema(const std::string& name, nlohmann::json schema);
 
   struct Match {
-    const Handler* handler = nullptr;
+    const Handler* handler = nullptr;  // one of these two is set when a route matched
+    const AsyncHandler* async_handler = nullptr;
     std::string_view pattern;
     std::vector<std::pair<std::string, std::string>> params;
     // When the path matched but not the method: the methods that would have, for 405 + Allow.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@ struct ServerOptions {
   uint16_t port = 8080;  // 0 picks a free port; see Server::port()
   // Threads running the I/O loop and handlers. Handlers run on these threads (there is no
   // separate pool) and may block, so use more than the cores: a blocked handler holds a thread.
+  // A server whose busy routes are asynchronous (Router::AddPrefixAsync) needs few.
   size_t threads = 8;
 
   size_t header_limit = 16 * 1024;  // larger request head: 431
@@ -69,6 +71,10 @@ class Server {
   // Blocks until Stop() has finished.
   virtual void Wait() = 0;
   virtual Metrics& metrics() = 0;
+  // The I/O threads' executor, for asynchronous handlers' own I/O (their outgoing connections),
+  // so that it runs on the same threads without hand-offs. Valid until the server is destroyed;
+  // nothing runs on it after Stop().
+  virtual boost::asio::any_io_executor executor() = 0;
   // The routes it serves, for a part that calls another in process (the portal exchanging a
   // login code at Dan's token endpoint). Lookups are thread-safe.
   [[nodiscard]] virtual const Router& router() const = 0;
