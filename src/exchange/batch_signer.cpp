@@ -111,22 +111,68 @@ Status VerifyBatchSignature(const crypto::Sha256Digest& message_digest, const Ba
   return Ok();
 }
 
-std::string SerializeBatchSignature(const BatchSignature& sig) {
-  nlohmann::json path = nlohmann::json::array();
-  for (const auto& p : sig.audit_path) {
-    path.push_back(crypto::Base64UrlEncode(p));
+namespace {
+
+// Text JSON writes as it is, between quotes: no quote, backslash, control or non-ASCII byte.
+bool IsPlainJsonText(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+  });
+}
+
+// The signature's JSON: members in name order, no spaces, as nlohmann::json::dump() writes it
+// (the form signatures were logged in from the start). Written by hand on the exchange path,
+// where a JSON document per message was a noticeable share of a node's time; nlohmann for a kid
+// that would need escaping.
+std::string SignatureJson(const BatchSignature& sig) {
+  const std::string_view alg = crypto::AlgName(sig.alg);
+  if (!IsPlainJsonText(sig.kid) || !IsPlainJsonText(alg)) {
+    nlohmann::json path = nlohmann::json::array();
+    for (const auto& p : sig.audit_path) path.push_back(crypto::Base64UrlEncode(p));
+    nlohmann::json j = {
+        {"alg", std::string(alg)},
+        {"at", ToUnixMicros(sig.signed_at)},
+        {"i", sig.leaf_index},
+        {"kid", sig.kid},
+        {"n", sig.leaf_count},
+        {"path", std::move(path)},
+        {"root", crypto::Base64UrlEncode(sig.root)},
+        {"sig", crypto::Base64UrlEncode(sig.signature)},
+    };
+    return j.dump();
   }
-  nlohmann::json j = {
-      {"alg", std::string(crypto::AlgName(sig.alg))},
-      {"at", ToUnixMicros(sig.signed_at)},
-      {"i", sig.leaf_index},
-      {"kid", sig.kid},
-      {"n", sig.leaf_count},
-      {"path", std::move(path)},
-      {"root", crypto::Base64UrlEncode(sig.root)},
-      {"sig", crypto::Base64UrlEncode(sig.signature)},
-  };
-  return crypto::Base64UrlEncode(crypto::AsBytes(j.dump()));
+  std::string out;
+  out.reserve(160 + sig.kid.size() + 46 * sig.audit_path.size());
+  out += R"({"alg":")";
+  out += alg;
+  out += R"(","at":)";
+  out += std::to_string(ToUnixMicros(sig.signed_at));
+  out += R"(,"i":)";
+  out += std::to_string(sig.leaf_index);
+  out += R"(,"kid":")";
+  out += sig.kid;
+  out += R"(","n":)";
+  out += std::to_string(sig.leaf_count);
+  out += R"(,"path":[)";
+  for (size_t k = 0; k < sig.audit_path.size(); ++k) {
+    if (k > 0) out += ',';
+    out += '"';
+    out += crypto::Base64UrlEncode(sig.audit_path[k]);
+    out += '"';
+  }
+  out += R"(],"root":")";
+  out += crypto::Base64UrlEncode(sig.root);
+  out += R"(","sig":")";
+  out += crypto::Base64UrlEncode(sig.signature);
+  out += R"("})";
+  return out;
+}
+
+}  // namespace
+
+std::string SerializeBatchSignature(const BatchSignature& sig) {
+  return crypto::Base64UrlEncode(crypto::AsBytes(SignatureJson(sig)));
 }
 
 Result<BatchSignature> ParseBatchSignature(std::string_view text) {

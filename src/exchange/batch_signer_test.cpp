@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -121,6 +122,37 @@ std::vector<BatchSignature> SignBatchOf(const crypto::Signer& key, int n) {
   }
   EXPECT_EQ(signer.stats().batches, 1U);
   return sigs;
+}
+
+// The text every message carries and every log keeps: the same bytes a generic JSON writer gives
+// (signatures logged before it was written by hand must still read as canonical), also for a kid
+// that needs escaping.
+TEST(BatchSignatureTextTest, IsTheCompactJsonOfItsMembersInNameOrder) {
+  for (const std::string kid : {"bbCcfFW8DFiyvUJTC0uGSm6owhnFlttz4hEgzvxtE2w", "odd \"kid\"\\"}) {
+    BatchSignature sig;
+    sig.root.fill(7);
+    sig.leaf_index = 2;
+    sig.leaf_count = 5;
+    sig.audit_path = {crypto::Sha256("a"), crypto::Sha256("b"), crypto::Sha256("c")};
+    sig.signature = std::vector<uint8_t>(64, 9);
+    sig.kid = kid;
+    sig.signed_at = FromUnixMicros(1'795'000'000'123'456);
+    nlohmann::json path = nlohmann::json::array();
+    for (const auto& p : sig.audit_path) path.push_back(crypto::Base64UrlEncode(p));
+    const nlohmann::json expected = {{"alg", "ES256"},
+                                     {"at", 1'795'000'000'123'456},
+                                     {"i", 2},
+                                     {"kid", kid},
+                                     {"n", 5},
+                                     {"path", path},
+                                     {"root", crypto::Base64UrlEncode(sig.root)},
+                                     {"sig", crypto::Base64UrlEncode(sig.signature)}};
+    const std::string text = SerializeBatchSignature(sig);
+    EXPECT_EQ(text, crypto::Base64UrlEncode(crypto::AsBytes(expected.dump()))) << kid;
+    auto parsed = ParseBatchSignature(text);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    EXPECT_EQ(*parsed, sig);
+  }
 }
 
 TEST(BatchSignerTest, OddBatchVerifiesEveryLeaf) {

@@ -79,7 +79,9 @@ class Server {
   // login code at Dan's token endpoint). Lookups are thread-safe.
   [[nodiscard]] virtual const Router& router() const = 0;
   // Answers `request` as if it had arrived on a connection (routing, problem+json for errors),
-  // without metrics or access logs. For in-process callers; thread-safe.
+  // without metrics or access logs. For in-process callers; thread-safe. An asynchronous route
+  // is waited for, so never call this from the server's own I/O threads for one: its answer
+  // may need the thread that waits.
   [[nodiscard]] virtual Response Dispatch(Request& request) const = 0;
 };
 
