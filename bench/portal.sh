@@ -21,7 +21,7 @@ port=18080
 nginx_port=18091
 trap 'kill $ulus_pid 2>/dev/null || true; stop_nginx "$work/nginx"; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-start_ulus_up "$data" "$people" 16
+start_ulus_up "$data" "$people" 3
 base="http://127.0.0.1:$port"
 
 cookie=$(node "$BENCH_ROOT/bench/portal-session.mjs" "$base" "$data")

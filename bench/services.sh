@@ -26,7 +26,7 @@ data=${BENCH_DATA:-$work/data}
 port=18080
 trap 'kill $ulus_pid 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-start_ulus_up "$data" "$people" 16
+start_ulus_up "$data" "$people" 3
 base="http://127.0.0.1:$port"
 
 node "$BENCH_ROOT/tests/oidc_client/mint-refresh-tokens.mjs" "$base" "$data" 1 demo-portal \
@@ -40,7 +40,7 @@ step_sums() {
     END { for (s in sum) print s, sum[s], count[s] }' | sort
 }
 
-echo "$(date -u +%F), $(nproc) cores; ulus --threads ${ULUS_THREADS:-8} --node-threads ${NODE_THREADS:-16};" \
+echo "$(date -u +%F), $(nproc) cores; ulus --threads ${ULUS_THREADS:-8} --node-threads ${NODE_THREADS:-3};" \
   "service $service; ${duration} s per row"
 "$load" --url "$base" --tokens "$work/tokens.txt" --service "$service" --connections 4 \
   --duration 3 >/dev/null  # warm-up: keys made, caches filled
