@@ -377,6 +377,13 @@ void Node::Impl::HandleProvider(std::shared_ptr<http::Request> request, http::Re
     }
     pending.emplace(call->key, std::make_shared<Pending>());
   }
+  // The first request with this id may have finished between the look-up above and the claim:
+  // its answer is kept (durably for a write, in memory for a read) before its claim goes, so a
+  // second look-up finds it, and the backend is not called twice.
+  if (auto previous = FindReply(call->key, safe, req)) {
+    ReleaseWaiters(call->key, *previous);
+    return AnswerAgain(call, *previous);
+  }
   // Whatever becomes of the answer, the retries waiting for it are released: should the chain of
   // callbacks end without one (an exception swallowed on the way), they get ServiceFailed when
   // the last copy of this guard goes.
