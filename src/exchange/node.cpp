@@ -304,35 +304,39 @@ void Node::Impl::OnProviderAnswer(std::shared_ptr<ClientCall> call,
                            " does not carry its valid signature: " + ok.error().message);
   }
 
+  // The answer is released only once both messages are durable in the log.
+  LogExchange(client_server->executor(), req, call->request_hash, call->request_signature,
+              response_digest, response_signature, {},
+              [this, call, answer](Status logged) { ReleaseAnswer(*call, *answer, logged); });
+}
+
+void Node::Impl::LogExchange(boost::asio::any_io_executor executor, const ExchangeRequest& req,
+                             const std::string& request_hash, const std::string& request_signature,
+                             const crypto::Sha256Digest& response_digest,
+                             const std::string& response_signature, store::GroupCommit::Work also,
+                             std::function<void(Status)> done) {
+  const std::string client = req.client.ToString();
+  const std::string service = req.service.ToString();
   std::vector<LogEntry> entries(2);
-  entries[0] = {MessageKind::kRequest,
-                req.x_road_id,
-                m.client,
-                m.service,
-                req.user_id,
-                req.subject,
-                req.purpose,
-                node::RequestDigest(call->request_hash),
-                call->request_signature};
-  entries[1] = {MessageKind::kResponse,
-                req.x_road_id,
-                m.client,
-                m.service,
-                req.user_id,
-                req.subject,
-                req.purpose,
-                response_digest,
-                response_signature};
-  // The answer is released only once both messages are durable in the log. Posted: this runs on
-  // the strand of the pooled connection that brought the answer, which is back in the pool, and
-  // an append that finds the log idle commits on its caller's thread.
-  boost::asio::post(
-      client_server->executor(), [this, call, answer, entries = std::move(entries)]() mutable {
-        log->AppendAsync(
-            std::move(entries), {}, [this, call, answer](Result<std::vector<LogRecord>> logged) {
-              ReleaseAnswer(*call, *answer, logged.ok() ? Ok() : Status(logged.error()));
-            });
-      });
+  entries[0] = {
+      MessageKind::kRequest, req.x_road_id, client,      service,
+      req.user_id,           req.subject,   req.purpose, node::RequestDigest(request_hash),
+      request_signature};
+  entries[1] = entries[0];
+  entries[1].kind = MessageKind::kResponse;
+  entries[1].body_digest = response_digest;
+  entries[1].signature = response_signature;
+  // Posted rather than appended here: callers run in a signer's flush (which hands out a whole
+  // batch's signatures in turn) or on a pooled connection's strand, and an append that finds the
+  // log idle commits on its caller's thread, so in place each exchange would pay its own fsync in
+  // series. Posted, one I/O thread commits while the others queue the rest behind it.
+  boost::asio::post(executor, [this, entries = std::move(entries), also = std::move(also),
+                               done = std::move(done)]() mutable {
+    log->AppendAsync(std::move(entries), std::move(also),
+                     [done = std::move(done)](Result<std::vector<LogRecord>> logged) {
+                       done(logged.ok() ? Ok() : Status(logged.error()));
+                     });
+  });
 }
 
 void Node::Impl::ReleaseAnswer(ClientCall& call, http::ClientResponse& answer, Status logged) {

@@ -208,6 +208,13 @@ struct Node::Impl {
                                                        boost::asio::any_io_executor executor,
                                                        const std::string& origin,
                                                        const http::ClientOptions& options);
+  // Logs an exchange's request and answer durably, with `also` in the same commit, then calls
+  // `done` with the outcome. Both sides use it; see node.cpp for why the append is posted.
+  void LogExchange(boost::asio::any_io_executor executor, const ExchangeRequest& req,
+                   const std::string& request_hash, const std::string& request_signature,
+                   const crypto::Sha256Digest& response_digest,
+                   const std::string& response_signature, store::GroupCommit::Work also,
+                   std::function<void(Status)> done);
   // The client side (node.cpp): sign, send, verify, log, answer.
   void HandleClient(std::shared_ptr<http::Request> request, http::Responder respond);
   void SendToProvider(std::shared_ptr<node::ClientCall> call, Result<BatchSignature> signature);

@@ -1,4 +1,3 @@
-#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include "node_impl.hpp"
@@ -86,27 +85,8 @@ void Node::Impl::SignAndLog(std::shared_ptr<ProviderCall> call, http::Response r
         if (!call->authentic) return done(std::move(*reply));
 
         const ExchangeRequest& req = *call->req;
-        std::vector<LogEntry> entries(2);
         const std::string client = req.client.ToString();
         const std::string service = req.service.ToString();
-        entries[0] = {MessageKind::kRequest,
-                      req.x_road_id,
-                      client,
-                      service,
-                      req.user_id,
-                      req.subject,
-                      req.purpose,
-                      node::RequestDigest(call->request_hash),
-                      call->request_signature};
-        entries[1] = {MessageKind::kResponse,
-                      req.x_road_id,
-                      client,
-                      service,
-                      req.user_id,
-                      req.subject,
-                      req.purpose,
-                      digest,
-                      response_signature};
         const int64_t at_ms = UnixMs(clock);
         auto also = [this, call, reply, at_ms, client, service, stored_headers, store_reply,
                      usage_subject](store::Connection& conn) -> Status {
@@ -145,30 +125,22 @@ void Node::Impl::SignAndLog(std::shared_ptr<ProviderCall> call, http::Response r
           }
           return Ok();
         };
-        // Posted rather than appended here: this runs in the signer's flush, which hands out a
-        // whole batch's signatures in turn, and an append that finds the log idle commits on its
-        // caller's thread. Posted, one I/O thread commits the first while the others queue the
-        // rest of the batch behind it for the next commit.
-        boost::asio::post(provider_server->executor(), [this, call, reply,
-                                                        entries = std::move(entries),
-                                                        also = std::move(also),
-                                                        done = std::move(done)]() mutable {
-          log->AppendAsync(
-              std::move(entries), std::move(also),
-              [this, call, reply, done = std::move(done)](Result<std::vector<LogRecord>> logged) {
-                if (logged.ok()) return done(std::move(*reply));
-                // Nothing may be released that is not logged.
-                spdlog::error("khur: the message log could not be written: {}",
-                              logged.error().message);
-                auto failed =
-                    RenderXRoadError({XRoadErrorType::kServerProxyDatabaseError,
-                                      "the message log could not be written", NewUuidV7(clock)});
-                call->m.fault =
-                    std::string(XRoadErrorTypeName(XRoadErrorType::kServerProxyDatabaseError));
-                done({reply->fingerprint, static_cast<int>(failed.status), failed.content_type,
-                      failed.headers, failed.body});
-              });
-        });
+        LogExchange(
+            provider_server->executor(), req, call->request_hash, call->request_signature, digest,
+            response_signature, std::move(also),
+            [this, call, reply, done = std::move(done)](Status logged) {
+              if (logged.ok()) return done(std::move(*reply));
+              // Nothing may be released that is not logged.
+              spdlog::error("khur: the message log could not be written: {}",
+                            logged.error().message);
+              auto failed =
+                  RenderXRoadError({XRoadErrorType::kServerProxyDatabaseError,
+                                    "the message log could not be written", NewUuidV7(clock)});
+              call->m.fault =
+                  std::string(XRoadErrorTypeName(XRoadErrorType::kServerProxyDatabaseError));
+              done({reply->fingerprint, static_cast<int>(failed.status), failed.content_type,
+                    failed.headers, failed.body});
+            });
       });
 }
 
