@@ -59,6 +59,12 @@ const std::vector<store::Migration>& Migrations() {
             last_seq BIGINT PRIMARY KEY, first_seq BIGINT NOT NULL, prev_hash BYTEA NOT NULL,
             last_hash BYTEA NOT NULL, file_sha256 BYTEA NOT NULL, path TEXT NOT NULL,
             created_at BIGINT NOT NULL);)"},
+      // The (client, X-Road-Id) index put a page at a random place in the file into every
+      // commit, which made it the larger part of what a node wrote per exchange; the one look-up
+      // it served (FindByXRoadId, an operator's question) can afford a scan of the live log.
+      {2, "no X-Road-Id index on the message log",
+       "DROP INDEX IF EXISTS exchange_log_record_x_road_id;",
+       "DROP INDEX IF EXISTS exchange_log_record_x_road_id;"},
   };
   return steps;
 }

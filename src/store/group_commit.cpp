@@ -68,6 +68,7 @@ struct GroupCommit::Item {
 
 GroupCommit::GroupCommit(Database& db, GroupCommitOptions options) : db_(db), options_(options) {
   if (options_.max_batch == 0) options_.max_batch = 1;
+  db_.DeferCheckpoints();
 }
 
 GroupCommit::~GroupCommit() {
@@ -187,6 +188,13 @@ void GroupCommit::Lead(Item* mine) {
     // Outside mu_: a callback may submit again (it joins the queue this loop is draining).
     for (auto& item : finished) CallDone(item->done_callback, std::move(item->result));
     finished.clear();
+    // Between batches, with this batch's answers already out, is the cheapest moment to copy
+    // the log back: no submitter is waiting on it yet, and nothing else writes meanwhile, so the
+    // copy is complete and the log can restart.
+    if (Status checkpoint = db_.CheckpointIfDue(); !checkpoint.ok()) {
+      spdlog::warn("store: a checkpoint between group commits failed: {}",
+                   checkpoint.error().message);
+    }
   }
 }
 

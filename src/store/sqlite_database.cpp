@@ -1,5 +1,6 @@
 #include <sqlite3.h>
 
+#include <atomic>
 #include <climits>
 #include <memory>
 #include <string>
@@ -55,11 +56,52 @@ Error SqliteError(sqlite3* db, int rc) {
   }
 }
 
+// SQLite's own automatic checkpoint threshold, in WAL pages.
+constexpr int kCommitCheckpointPages = 1000;
+// With checkpoints deferred to the writer: due at this many pages not yet copied back, and a commit
+// still checkpoints itself at the safety limit in case the writer stopped calling.
+constexpr int kDeferredCheckpointPages = 2000;
+constexpr int kDeferredSafetyPages = 16 * kDeferredCheckpointPages;
+
+// What every connection of one database file knows about its write-ahead log. Commits report
+// the log's length through the WAL hook; a checkpoint records how much of it has been copied back
+// into the database file. The log restarts from the beginning (its length drops) once a writer
+// finds it fully copied and no reader still in it.
+struct WalState {
+  std::atomic<int> frames{0};
+  std::atomic<int> backfilled{0};
+  std::atomic<int> commit_checkpoint_pages{kCommitCheckpointPages};
+  [[nodiscard]] int Pending() const {
+    return frames.load(std::memory_order_relaxed) - backfilled.load(std::memory_order_relaxed);
+  }
+};
+
+// Replaces SQLite's automatic checkpoint (itself a WAL hook), which copies the log back inside
+// whichever commit crosses 1,000 pages. A failed checkpoint here is not the commit's failure:
+// the commit is already durable, and the next one tries again.
+int OnWalCommit(void* arg, sqlite3* db, const char* schema, int frames) {
+  auto& wal = *static_cast<WalState*>(arg);
+  wal.frames.store(frames, std::memory_order_relaxed);
+  if (frames < wal.backfilled.load(std::memory_order_relaxed)) {
+    wal.backfilled.store(0, std::memory_order_relaxed);  // the log restarted
+  }
+  if (wal.Pending() >= wal.commit_checkpoint_pages.load(std::memory_order_relaxed)) {
+    int log = 0;
+    int copied = 0;
+    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
+        SQLITE_OK) {
+      wal.backfilled.store(copied, std::memory_order_relaxed);
+    }
+  }
+  return SQLITE_OK;
+}
+
 // One SQLite connection with its statement cache. Not thread-safe (opened SQLITE_OPEN_NOMUTEX):
 // the pool lends it to one thread at a time.
 class SqliteConnection final : public BackendConnection {
  public:
-  explicit SqliteConnection(sqlite3* db) : db_(db), cache_(kStatementCacheSize) {}
+  SqliteConnection(sqlite3* db, std::shared_ptr<WalState> wal)
+      : db_(db), wal_(std::move(wal)), cache_(kStatementCacheSize) {}
   ~SqliteConnection() override {
     cache_.Clear();  // statements must be finalized before the connection closes
     sqlite3_close_v2(db_);
@@ -68,7 +110,20 @@ class SqliteConnection final : public BackendConnection {
   SqliteConnection& operator=(const SqliteConnection&) = delete;
 
   static Result<std::unique_ptr<BackendConnection>> Open(const std::string& path,
-                                                         std::chrono::milliseconds busy_timeout);
+                                                         std::chrono::milliseconds busy_timeout,
+                                                         std::shared_ptr<WalState> wal);
+
+  // A passive checkpoint: copies what no reader still needs, never waits.
+  Status Checkpoint() {
+    int log = 0;
+    int copied = 0;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if (rc != SQLITE_OK) return SqliteError(db_, rc);
+    wal_->frames.store(log, std::memory_order_relaxed);
+    wal_->backfilled.store(copied, std::memory_order_relaxed);
+    return Ok();
+  }
 
   Result<int64_t> Execute(std::string_view sql, std::span<const Value> params) override {
     return Run(sql, params, nullptr);
@@ -120,11 +175,13 @@ class SqliteConnection final : public BackendConnection {
   static Row ReadRow(sqlite3_stmt* stmt);
 
   sqlite3* db_;
+  std::shared_ptr<WalState> wal_;  // the database's; outlives the hook installed with it
   LruCache<Statement> cache_;
 };
 
 Result<std::unique_ptr<BackendConnection>> SqliteConnection::Open(
-    const std::string& path, std::chrono::milliseconds busy_timeout) {
+    const std::string& path, std::chrono::milliseconds busy_timeout,
+    std::shared_ptr<WalState> wal) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
@@ -133,7 +190,7 @@ Result<std::unique_ptr<BackendConnection>> SqliteConnection::Open(
     sqlite3_close_v2(db);
     return Error::Unavailable("cannot open SQLite database '" + path + "': " + message);
   }
-  auto conn = std::make_unique<SqliteConnection>(db);
+  auto conn = std::make_unique<SqliteConnection>(db, std::move(wal));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(std::min<int64_t>(busy_timeout.count(), INT_MAX)));
   if (path != kMemoryPath) {
@@ -145,6 +202,7 @@ Result<std::unique_ptr<BackendConnection>> SqliteConnection::Open(
     }
   }
   ULUS_TRY(conn->ExecuteScript("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  if (path != kMemoryPath) sqlite3_wal_hook(db, OnWalCommit, conn->wal_.get());
   return std::unique_ptr<BackendConnection>(std::move(conn));
 }
 
@@ -283,14 +341,25 @@ class SqliteDatabase final : public PooledDatabase {
         path_(std::move(path)),
         busy_timeout_(options.busy_timeout) {}
 
+  void DeferCheckpoints() override {
+    wal_->commit_checkpoint_pages.store(kDeferredSafetyPages, std::memory_order_relaxed);
+  }
+
+  Status CheckpointIfDue() override {
+    if (wal_->Pending() < kDeferredCheckpointPages) return Ok();
+    ULUS_ASSIGN_OR_RETURN(auto conn, Acquire());
+    return static_cast<SqliteConnection&>(*conn).Checkpoint();
+  }
+
  protected:
   Result<std::unique_ptr<BackendConnection>> Connect() override {
-    return SqliteConnection::Open(path_, busy_timeout_);
+    return SqliteConnection::Open(path_, busy_timeout_, wal_);
   }
 
  private:
   const std::string path_;
   const std::chrono::milliseconds busy_timeout_;
+  const std::shared_ptr<WalState> wal_ = std::make_shared<WalState>();
 };
 
 }  // namespace

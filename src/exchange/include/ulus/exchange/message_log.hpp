@@ -115,6 +115,8 @@ class MessageLog {
   Result<crypto::Sha256Digest> ArchiveFileDigest(int64_t last_seq);
 
   // The logged response to `client`'s request `x_road_id`, if any (not searched in archives).
+  // An operator's look-up: it scans the live log, which has no index on the X-Road-Id so that
+  // appends stay sequential writes.
   Result<std::optional<LogRecord>> FindByXRoadId(std::string_view client,
                                                  std::string_view x_road_id);
 

@@ -140,6 +140,15 @@ class Database {
   Result<T> InTransaction(const std::function<Result<T>(Connection&)>& work);
   Status InTransaction(const std::function<Status(Connection&)>& work);
 
+  // Write-ahead-log upkeep for a database with one busy writer (a GroupCommit). SQLite copies
+  // its log back into the database file inside whichever commit crosses 1,000 pages, so every
+  // submitter of that batch waits for the copy and its fsync. After DeferCheckpoints(), commits
+  // leave that to the writer, which calls CheckpointIfDue() between its transactions once their
+  // answers are out; a commit still checkpoints itself past a much larger safety limit, should
+  // the writer go quiet. PostgreSQL checkpoints on its own: both do nothing there.
+  virtual void DeferCheckpoints() {}
+  virtual Status CheckpointIfDue() { return Ok(); }
+
  protected:
   friend class PooledConnection;
   virtual void Return(std::unique_ptr<Connection> conn) = 0;
