@@ -347,7 +347,25 @@ Result<std::unique_ptr<MessageLog>> MessageLog::Open(store::Database& db, const 
 }
 
 MessageLog::MessageLog(store::Database& db, const Clock& clock)
-    : db_(db), clock_(clock), commits_(db) {}
+    : db_(db),
+      clock_(clock),
+      commits_(db, {.open_batch = [this](store::Connection& conn) { return OpenBatch(conn); },
+                    .close_batch = [this](store::Connection& conn) { return CloseBatch(conn); }}) {}
+
+// Updating the head row (not only reading it) takes its lock on PostgreSQL, so two logs on one
+// database append in turn; SQLite's write transaction already does.
+Status MessageLog::OpenBatch(store::Connection& conn) {
+  ULUS_ASSIGN_OR_RETURN(auto row, conn.QueryOne("UPDATE exchange_log_head SET seq = seq "
+                                                "WHERE id = 1 RETURNING seq, hash"));
+  head_ = {row.Int(0), ToDigest(row.Bytes(1))};
+  return Ok();
+}
+
+Status MessageLog::CloseBatch(store::Connection& conn) {
+  const Value params[] = {head_.seq, ToBlob(head_.hash)};
+  ULUS_TRY(conn.Execute("UPDATE exchange_log_head SET seq = $1, hash = $2 WHERE id = 1", params));
+  return Ok();
+}
 
 MessageLog::~MessageLog() = default;
 
@@ -366,18 +384,16 @@ std::vector<LogRecord> RecordsOf(std::vector<LogEntry> entries) {
   return records;
 }
 
-// The body of every append: runs on the group commit's single writer, so reading the head and
-// writing the next record happen in commit order; the head row's update also serializes writers
-// on PostgreSQL. Repeatable: a rerun recomputes every seq and hash from the head.
+// The body of every append: runs on the group commit's single writer, inside a batch that has
+// read the chain's head (`head`), so records are chained in commit order. The head moves on only
+// once the whole append, `also` included, has succeeded: an append that fails is rolled back to
+// its savepoint and must leave the head where it found it. Repeatable: a rerun of the batch
+// reads the head again and recomputes every seq and hash.
 Status WriteRecords(store::Connection& conn, std::vector<LogRecord>& records,
-                    const store::GroupCommit::Work& also, const Clock& clock) {
-  const int64_t count = static_cast<int64_t>(records.size());
-  const Value bump[] = {count};
-  ULUS_ASSIGN_OR_RETURN(auto head, conn.QueryOne("UPDATE exchange_log_head SET seq = seq + $1 "
-                                                 "WHERE id = 1 RETURNING seq, hash",
-                                                 bump));
-  int64_t seq = head.Int(0) - count;
-  Sha256Digest prev = ToDigest(head.Bytes(1));
+                    const store::GroupCommit::Work& also, const Clock& clock, int64_t& head_seq,
+                    Sha256Digest& head_hash) {
+  int64_t seq = head_seq;
+  Sha256Digest prev = head_hash;
   const TimePoint now = clock.Now();
   for (auto& rec : records) {
     rec.seq = ++seq;
@@ -404,9 +420,9 @@ Status WriteRecords(store::Connection& conn, std::vector<LogRecord>& records,
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         params));
   }
-  const Value head_params[] = {ToBlob(prev)};
-  ULUS_TRY(conn.Execute("UPDATE exchange_log_head SET hash = $1 WHERE id = 1", head_params));
   if (also) ULUS_TRY(also(conn));
+  head_seq = seq;
+  head_hash = prev;
   return Ok();
 }
 
@@ -415,8 +431,9 @@ Status WriteRecords(store::Connection& conn, std::vector<LogRecord>& records,
 Result<std::vector<LogRecord>> MessageLog::Append(std::vector<LogEntry> entries,
                                                   const store::GroupCommit::Work& also) {
   std::vector<LogRecord> records = RecordsOf(std::move(entries));
-  Status appended = commits_.Submit(
-      [&](store::Connection& conn) { return WriteRecords(conn, records, also, clock_); });
+  Status appended = commits_.Submit([&](store::Connection& conn) {
+    return WriteRecords(conn, records, also, clock_, head_.seq, head_.hash);
+  });
   if (!appended.ok()) {
     return std::move(appended).error();
   }
@@ -432,8 +449,8 @@ void MessageLog::AppendAsync(std::vector<LogEntry> entries, store::GroupCommit::
   };
   auto pending = std::make_shared<Pending>(Pending{RecordsOf(std::move(entries)), std::move(also)});
   commits_.SubmitAsync(
-      [pending, &clock = clock_](store::Connection& conn) {
-        return WriteRecords(conn, pending->records, pending->also, clock);
+      [this, pending](store::Connection& conn) {
+        return WriteRecords(conn, pending->records, pending->also, clock_, head_.seq, head_.hash);
       },
       [pending, done = std::move(done)](Status appended) {
         if (!done) return;

@@ -258,6 +258,45 @@ TEST_F(MessageLogTest, AsyncAppendWithAFailingSideEffectLogsNothing) {
   EXPECT_EQ(v.count, 5);
 }
 
+// Appends queued while a batch commits share the next one, and with it one reading and one
+// writing of the chain's head. One that fails inside that batch takes no place in the chain.
+TEST_F(MessageLogTest, AFailingAppendInASharedBatchLeavesNoGap) {
+  using Logged = std::optional<Result<std::vector<LogRecord>>>;
+  Logged first;
+  Logged second;
+  Logged refused;
+  Logged third;
+  auto keep = [](Logged& slot) {
+    return [&slot](Result<std::vector<LogRecord>> recs) { slot = std::move(recs); };
+  };
+  log_->AppendAsync(MakePair(signer_, 1), {}, [&](Result<std::vector<LogRecord>> recs) {
+    first = std::move(recs);
+    // Called by the leader after its batch: these three queue behind it and form the next one.
+    log_->AppendAsync(MakePair(signer_, 2), {}, keep(second));
+    log_->AppendAsync(
+        MakePair(signer_, 3),
+        [](store::Connection&) -> Status { return Error::InvalidArgument("refused on purpose"); },
+        keep(refused));
+    log_->AppendAsync(MakePair(signer_, 4), {}, keep(third));
+  });
+  ASSERT_TRUE(first && second && refused && third);
+  EXPECT_EQ(log_->commit_stats().batches, 2U);
+  ASSERT_TRUE(first->ok() && second->ok() && third->ok());
+  ASSERT_FALSE(refused->ok());
+  EXPECT_EQ(refused->error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ((**first)[1].seq, 2);
+  EXPECT_EQ((**second)[0].seq, 3);
+  EXPECT_EQ((**third)[0].seq, 5);
+  EXPECT_EQ((**third)[0].prev_hash, (**second)[1].hash);
+  auto after = log_->Append(MakeEntry(signer_, 5));
+  ASSERT_TRUE(after.ok()) << after.error().ToString();
+  EXPECT_EQ(after->seq, 7);
+  EXPECT_EQ(after->prev_hash, (**third)[1].hash);
+  auto v = VerifyOrDie();
+  EXPECT_TRUE(v.ok) << v.reason;
+  EXPECT_EQ(v.count, 7);
+}
+
 TEST_F(MessageLogTest, ChangedColumnIsFoundAtItsSeq) {
   AppendN(20);
   ASSERT_TRUE(VerifyOrDie().ok);

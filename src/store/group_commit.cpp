@@ -231,13 +231,22 @@ Status RunWork(const GroupCommit::Work& work, Connection& tx) {
 }  // namespace
 
 void GroupCommit::RunBatch(std::deque<Item*>& batch) {
+  auto open = [&](Connection& tx) {
+    return options_.open_batch ? RunWork(options_.open_batch, tx) : Ok();
+  };
+  auto close = [&](Connection& tx) {
+    return options_.close_batch ? RunWork(options_.close_batch, tx) : Ok();
+  };
   // A lone item needs no savepoint: its transaction is its own.
   if (batch.size() == 1) {
     Item& item = *batch.front();
     Status own = Ok();
     Status committed = db_.InTransaction([&](Connection& tx) -> Status {
+      own = Ok();
+      ULUS_TRY(open(tx));
       own = RunWork(item.work, tx);
-      return own;
+      if (!own.ok()) return own;
+      return close(tx);
     });
     item.result = own.ok() ? std::move(committed) : std::move(own);
     return;
@@ -249,6 +258,7 @@ void GroupCommit::RunBatch(std::deque<Item*>& batch) {
   Status optimistic = db_.InTransaction([&](Connection& tx) -> Status {
     item_failed = false;
     for (Item* item : batch) item->result = Ok();
+    ULUS_TRY(open(tx));
     for (Item* item : batch) {
       item->result = RunWork(item->work, tx);
       if (!item->result.ok()) {
@@ -256,7 +266,7 @@ void GroupCommit::RunBatch(std::deque<Item*>& batch) {
         return item->result;
       }
     }
-    return Ok();
+    return close(tx);
   });
   if (optimistic.ok()) return;
   if (!item_failed) {
@@ -265,6 +275,7 @@ void GroupCommit::RunBatch(std::deque<Item*>& batch) {
   }
   Status committed = db_.InTransaction([&](Connection& tx) -> Status {
     for (Item* item : batch) item->result = Ok();  // a retried batch starts afresh
+    ULUS_TRY(open(tx));
     for (Item* item : batch) {
       ULUS_TRY(tx.Execute("SAVEPOINT ulus_group_item"));
       item->result = RunWork(item->work, tx);
@@ -275,7 +286,7 @@ void GroupCommit::RunBatch(std::deque<Item*>& batch) {
       }
       ULUS_TRY(tx.Execute("RELEASE SAVEPOINT ulus_group_item"));
     }
-    return Ok();
+    return close(tx);
   });
   if (committed.ok()) return;
   // Nothing of the batch is durable: items that succeeded inside it fail with the batch.

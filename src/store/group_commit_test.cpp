@@ -403,6 +403,56 @@ TEST_F(GroupCommitTest, DestructorWithNothingPendingReturns) {
   EXPECT_TRUE(called);
 }
 
+// Shared batch work runs once per batch around its items, inside the same transaction.
+TEST_F(GroupCommitTest, OpenAndCloseRunOncePerBatchInItsTransaction) {
+  int opened = 0;
+  int64_t counted = 0;  // items of the open batch, written to the counter by close_batch
+  bool refuse_close = false;
+  GroupCommitOptions options;
+  options.open_batch = [&](Connection&) -> Status {
+    ++opened;
+    counted = 0;
+    return Ok();
+  };
+  options.close_batch = [&](Connection& tx) -> Status {
+    if (refuse_close) return Error::InvalidArgument("close refused on purpose");
+    const Value params[] = {counted};
+    ULUS_TRY(tx.Execute("UPDATE counter SET n = n + $1 WHERE id = 1", params));
+    return Ok();
+  };
+  GroupCommit group(*db_, options);
+  auto item = [&](int64_t id) {
+    return [&, id](Connection& tx) -> Status {
+      const Value params[] = {id, int64_t{0}};
+      ULUS_TRY(tx.Execute("INSERT INTO item (id, worker) VALUES ($1, $2)", params));
+      ++counted;
+      return Ok();
+    };
+  };
+  std::vector<Status> results(4, Ok());
+  group.SubmitAsync(item(1), [&](Status s) {
+    results[0] = std::move(s);
+    // Queued while the first batch's answers go out: the next batch takes all three.
+    for (int64_t id = 2; id <= 4; ++id) {
+      group.SubmitAsync(item(id), [&results, id](Status r) {
+        results[static_cast<size_t>(id - 1)] = std::move(r);
+      });
+    }
+  });
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.error().ToString();
+  EXPECT_EQ(opened, 2);
+  EXPECT_EQ(group.stats().batches, 2U);
+
+  refuse_close = true;
+  Status refused = group.Submit(item(5));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  auto conn = db_->Acquire();
+  ASSERT_TRUE(conn.ok());
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT n FROM counter WHERE id = 1"), 4);
+  EXPECT_EQ(*(*conn)->QueryInt("SELECT COUNT(*) FROM item"), 4) << "a refused batch was kept";
+}
+
 // The group commit copies SQLite's write-ahead log back between batches rather than inside a
 // commit; the log must still stay bounded (restarting from its beginning) and lose nothing.
 TEST_F(GroupCommitTest, TheWriteAheadLogStaysBoundedUnderSteadyWrites) {

@@ -125,8 +125,20 @@ class MessageLog {
  private:
   MessageLog(store::Database& db, const Clock& clock);
 
+  // The chain's head while a batch of appends is open: read once by the batch's first statement,
+  // advanced by each append that succeeds, written back once by its last statement. Touched only
+  // by the group commit's leader, inside a batch.
+  struct Head {
+    int64_t seq = 0;
+    crypto::Sha256Digest hash{};
+  };
+
+  Status OpenBatch(store::Connection& conn);
+  Status CloseBatch(store::Connection& conn);
+
   store::Database& db_;
   const Clock& clock_;
+  Head head_;
   store::GroupCommit commits_;
 };
 

@@ -16,6 +16,13 @@ namespace ulus::store {
 struct GroupCommitOptions {
   // Most items one transaction carries. A batch closes when the queue is empty or at this size.
   size_t max_batch = 512;
+  // Work the items of a batch share, run in its transaction before the first item and after the
+  // last (both again when the batch is run again). For a row every item would otherwise update,
+  // such as a log's head: `open_batch` reads it once, the items work from what it read, and
+  // `close_batch` writes it back once. An error from either fails the whole batch. Both run on
+  // the leader's thread, like the items, so what they share needs no lock.
+  std::function<Status(Connection&)> open_batch;
+  std::function<Status(Connection&)> close_batch;
 };
 
 // Makes many small writes durable with one commit. Submitters on any thread hand in a piece of
