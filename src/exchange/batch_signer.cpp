@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <charconv>
 #include <exception>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -26,17 +27,21 @@ Error Invalid(std::string message) {
   return Error::InvalidArgument(std::move(message), "batch_signature");
 }
 
-std::optional<crypto::Sha256Digest> DigestFromBase64Url(const nlohmann::json& j) {
-  if (!j.is_string()) {
-    return std::nullopt;
-  }
-  auto bytes = crypto::Base64UrlDecode(j.get<std::string>());
+std::optional<crypto::Sha256Digest> DigestFromBase64Url(std::string_view text) {
+  auto bytes = crypto::Base64UrlDecode(text);
   if (!bytes || bytes->size() != crypto::Sha256Digest{}.size()) {
     return std::nullopt;
   }
   crypto::Sha256Digest d{};
   std::copy(bytes->begin(), bytes->end(), d.begin());
   return d;
+}
+
+std::optional<crypto::Sha256Digest> DigestFromBase64Url(const nlohmann::json& j) {
+  if (!j.is_string()) {
+    return std::nullopt;
+  }
+  return DigestFromBase64Url(std::string_view(j.get_ref<const std::string&>()));
 }
 
 }  // namespace
@@ -175,6 +180,93 @@ std::string SerializeBatchSignature(const BatchSignature& sig) {
   return crypto::Base64UrlEncode(crypto::AsBytes(SignatureJson(sig)));
 }
 
+namespace {
+
+// Reads JSON in exactly the layout SignatureJson writes for plain text, front to back.
+class CanonicalReader {
+ public:
+  explicit CanonicalReader(std::string_view json) : rest_(json) {}
+
+  bool Take(std::string_view literal) {
+    if (!rest_.starts_with(literal)) return false;
+    rest_.remove_prefix(literal.size());
+    return true;
+  }
+  // Text up to the closing quote (the opening one already taken); none with an escape.
+  std::optional<std::string_view> Text() {
+    const size_t end = rest_.find_first_of("\"\\");
+    if (end == std::string_view::npos || rest_[end] != '"') return std::nullopt;
+    std::string_view text = rest_.substr(0, end);
+    rest_.remove_prefix(end + 1);
+    return text;
+  }
+  template <typename Int>
+  std::optional<Int> Number() {
+    Int value{};
+    const auto [end, error] = std::from_chars(rest_.data(), rest_.data() + rest_.size(), value);
+    if (error != std::errc()) return std::nullopt;
+    rest_.remove_prefix(static_cast<size_t>(end - rest_.data()));
+    return value;
+  }
+  [[nodiscard]] bool AtEnd() const { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+// The signature as a node writes it, without building a JSON document: this runs for every
+// message a node receives. Nothing is refused here; anything unexpected is left to the general
+// reader below, which says what is wrong.
+std::optional<BatchSignature> ReadCanonical(std::string_view json) {
+  CanonicalReader in(json);
+  BatchSignature sig;
+  if (!in.Take(R"({"alg":")")) return std::nullopt;
+  auto alg = in.Text();
+  if (!alg) return std::nullopt;
+  auto parsed_alg = crypto::AlgFromName(std::string(*alg));
+  if (!parsed_alg || !in.Take(R"(,"at":)")) return std::nullopt;
+  sig.alg = *parsed_alg;
+  auto at = in.Number<int64_t>();
+  if (!at || !in.Take(R"(,"i":)")) return std::nullopt;
+  sig.signed_at = FromUnixMicros(*at);
+  auto index = in.Number<uint32_t>();
+  if (!index || !in.Take(R"(,"kid":")")) return std::nullopt;
+  sig.leaf_index = *index;
+  auto kid = in.Text();
+  if (!kid || kid->empty() || !in.Take(R"(,"n":)")) return std::nullopt;
+  sig.kid = std::string(*kid);
+  auto count = in.Number<uint32_t>();
+  if (!count || *count == 0 || sig.leaf_index >= *count || !in.Take(R"(,"path":[)")) {
+    return std::nullopt;
+  }
+  sig.leaf_count = *count;
+  if (!in.Take("]")) {
+    do {
+      if (sig.audit_path.size() == kMaxPathLength || !in.Take("\"")) return std::nullopt;
+      auto entry = in.Text();
+      if (!entry) return std::nullopt;
+      auto digest = DigestFromBase64Url(*entry);
+      if (!digest) return std::nullopt;
+      sig.audit_path.push_back(*digest);
+    } while (in.Take(","));
+    if (!in.Take("]")) return std::nullopt;
+  }
+  if (!in.Take(R"(,"root":")")) return std::nullopt;
+  auto root_text = in.Text();
+  if (!root_text) return std::nullopt;
+  auto root = DigestFromBase64Url(*root_text);
+  if (!root || !in.Take(R"(,"sig":")")) return std::nullopt;
+  sig.root = *root;
+  auto signature_text = in.Text();
+  if (!signature_text || !in.Take("}") || !in.AtEnd()) return std::nullopt;
+  auto signature = crypto::Base64UrlDecode(*signature_text);
+  if (!signature || signature->empty()) return std::nullopt;
+  sig.signature = std::move(*signature);
+  return sig;
+}
+
+}  // namespace
+
 Result<BatchSignature> ParseBatchSignature(std::string_view text) {
   if (text.empty() || text.size() > kMaxSerializedLength) {
     return Invalid("batch signature: empty or too long");
@@ -182,6 +274,11 @@ Result<BatchSignature> ParseBatchSignature(std::string_view text) {
   auto raw = crypto::Base64UrlDecode(text);
   if (!raw) {
     return Invalid("batch signature: not base64url");
+  }
+  const std::string_view json(reinterpret_cast<const char*>(raw->data()), raw->size());
+  if (auto sig = ReadCanonical(json)) {
+    // Only the canonical form is accepted, so one signature has one spelling in the log.
+    if (SerializeBatchSignature(*sig) == text) return std::move(*sig);
   }
   nlohmann::json j = nlohmann::json::parse(raw->begin(), raw->end(), nullptr, false);
   if (!j.is_object() || j.size() != 8) {

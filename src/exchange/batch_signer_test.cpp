@@ -278,6 +278,32 @@ TEST(BatchSignerTest, ParseIsStrict) {
   path_type["path"] = "x";
   EXPECT_FALSE(ParseBatchSignature(encode(path_type)).ok());
 
+  // Spaced out is the same JSON but not the canonical spelling.
+  EXPECT_FALSE(ParseBatchSignature(crypto::Base64UrlEncode(crypto::AsBytes(j.dump(1)))).ok());
+  {
+    std::string raw = j.dump();
+    raw.replace(raw.find(R"("i":)"), 4, R"("i":0)");
+    EXPECT_FALSE(ParseBatchSignature(crypto::Base64UrlEncode(crypto::AsBytes(raw))).ok());
+    // Every cut of the canonical text is refused.
+    const std::string whole = j.dump();
+    for (size_t cut = 0; cut < whole.size(); ++cut) {
+      EXPECT_FALSE(
+          ParseBatchSignature(crypto::Base64UrlEncode(crypto::AsBytes(whole.substr(0, cut)))).ok())
+          << cut;
+    }
+  }
+
+  // A lone message has no path; a kid that needs escaping in JSON still reads back.
+  auto lone = SignBatchOf(key, 1);
+  auto lone_parsed = ParseBatchSignature(SerializeBatchSignature(lone[0]));
+  ASSERT_TRUE(lone_parsed.ok()) << lone_parsed.error().ToString();
+  EXPECT_EQ(*lone_parsed, lone[0]);
+  auto odd_kid = sigs[1];
+  odd_kid.kid = "key \"one\" \\ \u00e9t\u00e9";
+  auto odd_parsed = ParseBatchSignature(SerializeBatchSignature(odd_kid));
+  ASSERT_TRUE(odd_parsed.ok()) << odd_parsed.error().ToString();
+  EXPECT_EQ(*odd_parsed, odd_kid);
+
   EXPECT_FALSE(ParseBatchSignature("").ok());
   EXPECT_FALSE(ParseBatchSignature("not base64!").ok());
   EXPECT_FALSE(ParseBatchSignature(text + "A").ok());
