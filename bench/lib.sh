@@ -57,7 +57,8 @@ wait_for_url() {
 start_ulus_up() {
   local data=$1 people=$2 node_threads=${NODE_THREADS:-$3} started
   started=$(date +%s)
-  "$ulus" --log-level warn --data "$data" up --people "$people" --port "$port" \
+  # As scripts/up runs it (see there).
+  GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.tcache_count=256} "$ulus" --log-level warn --data "$data" up --people "$people" --port "$port" \
     --threads "${ULUS_THREADS:-8}" --node-port 18100 --node-threads "$node_threads" \
     >"$work/up.txt" 2>"$work/up.err" &
   ulus_pid=$!
