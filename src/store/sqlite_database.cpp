@@ -61,7 +61,9 @@ constexpr int kCommitCheckpointPages = 1000;
 // With checkpoints deferred to the writer: due at this many pages not yet copied back, and a commit
 // still checkpoints itself at the safety limit in case the writer stopped calling.
 constexpr int kDeferredCheckpointPages = 2000;
-constexpr int kDeferredSafetyPages = 16 * kDeferredCheckpointPages;
+// The limit also bounds the log of a database whose group commit is idle while other writers
+// go on (an identity store with no refresh rotations for a while): 32 MB.
+constexpr int kDeferredSafetyPages = 4 * kDeferredCheckpointPages;
 
 // What every connection of one database file knows about its write-ahead log. Commits report
 // the log's length through the WAL hook; a checkpoint records how much of it has been copied back
@@ -113,12 +115,14 @@ class SqliteConnection final : public BackendConnection {
                                                          std::chrono::milliseconds busy_timeout,
                                                          std::shared_ptr<WalState> wal);
 
-  // A passive checkpoint: copies what no reader still needs, never waits.
+  // A passive checkpoint: copies what no reader still needs, never waits. Busy means another
+  // connection (or process) is checkpointing right now, which does the same work.
   Status Checkpoint() {
     int log = 0;
     int copied = 0;
     const int rc =
         sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if ((rc & 0xff) == SQLITE_BUSY) return Ok();
     if (rc != SQLITE_OK) return SqliteError(db_, rc);
     wal_->frames.store(log, std::memory_order_relaxed);
     wal_->backfilled.store(copied, std::memory_order_relaxed);
