@@ -330,12 +330,17 @@ void Node::Impl::LogExchange(boost::asio::any_io_executor executor, const Exchan
   // batch's signatures in turn) or on a pooled connection's strand, and an append that finds the
   // log idle commits on its caller's thread, so in place each exchange would pay its own fsync in
   // series. Posted, one I/O thread commits while the others queue the rest behind it.
-  boost::asio::post(executor, [this, entries = std::move(entries), also = std::move(also),
+  boost::asio::post(executor, [this, executor, entries = std::move(entries), also = std::move(also),
                                done = std::move(done)]() mutable {
-    log->AppendAsync(std::move(entries), std::move(also),
-                     [done = std::move(done)](Result<std::vector<LogRecord>> logged) {
-                       done(logged.ok() ? Ok() : Status(logged.error()));
-                     });
+    log->AppendAsync(
+        std::move(entries), std::move(also),
+        [executor, done = std::move(done)](Result<std::vector<LogRecord>> logged) mutable {
+          // Handed back to the listener: called in place, the answers of a whole batch would go
+          // out one by one on the committing thread, and the next batch's commit would wait.
+          boost::asio::post(
+              executor, [done = std::move(done),
+                         logged = logged.ok() ? Ok() : Status(logged.error())]() { done(logged); });
+        });
   });
 }
 
