@@ -233,7 +233,8 @@ std::optional<BatchSignature> ReadCanonical(std::string_view json) {
   if (!index || !in.Take(R"(,"kid":")")) return std::nullopt;
   sig.leaf_index = *index;
   auto kid = in.Text();
-  if (!kid || kid->empty() || !in.Take(R"(,"n":)")) return std::nullopt;
+  // A kid SignatureJson would escape (or bytes that are not UTF-8) is left to the general reader.
+  if (!kid || kid->empty() || !IsPlainJsonText(*kid) || !in.Take(R"(,"n":)")) return std::nullopt;
   sig.kid = std::string(*kid);
   auto count = in.Number<uint32_t>();
   if (!count || *count == 0 || sig.leaf_index >= *count || !in.Take(R"(,"path":[)")) {

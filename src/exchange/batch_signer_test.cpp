@@ -304,6 +304,14 @@ TEST(BatchSignerTest, ParseIsStrict) {
   ASSERT_TRUE(odd_parsed.ok()) << odd_parsed.error().ToString();
   EXPECT_EQ(*odd_parsed, odd_kid);
 
+  // Bytes that are not UTF-8 in the kid, in the canonical layout: refused, not thrown.
+  {
+    std::string raw = j.dump();
+    const std::string kid = j["kid"].get<std::string>();
+    raw.replace(raw.find(kid), kid.size(), kid + "\xff\xfe");
+    EXPECT_FALSE(ParseBatchSignature(crypto::Base64UrlEncode(crypto::AsBytes(raw))).ok());
+  }
+
   EXPECT_FALSE(ParseBatchSignature("").ok());
   EXPECT_FALSE(ParseBatchSignature("not base64!").ok());
   EXPECT_FALSE(ParseBatchSignature(text + "A").ok());

@@ -189,8 +189,8 @@ void GroupCommit::Lead(Item* mine) {
     for (auto& item : finished) CallDone(item->done_callback, std::move(item->result));
     finished.clear();
     // Between batches, with this batch's answers already out, is the cheapest moment to copy
-    // the log back: no submitter is waiting on it yet, and nothing else writes meanwhile, so the
-    // copy is complete and the log can restart.
+    // the log back: only the batches queued meanwhile wait for it (and a Submit() leader's own
+    // return), and nothing else writes meanwhile, so the copy is complete and the log can restart.
     if (Status checkpoint = db_.CheckpointIfDue(); !checkpoint.ok()) {
       spdlog::warn("store: a checkpoint between group commits failed: {}",
                    checkpoint.error().message);
