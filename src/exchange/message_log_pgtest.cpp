@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "log_entries_testing.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/exchange/batch_signer.hpp"
 #include "ulus/exchange/message_log.hpp"
@@ -35,7 +36,7 @@ namespace ulus::exchange {
 namespace {
 
 constexpr const char* kSchemaPrefix = "ulus_khur_log_";
-constexpr const char* kClient = "MN/GOV/CLIENT/app";
+constexpr const char* kClient = testing::kLogClient;
 
 using store::testing::PostgresSchema;
 
@@ -51,45 +52,10 @@ std::unique_ptr<store::Database> OpenDb(const std::string& url, size_t max_conne
   return std::move(db).value();
 }
 
-crypto::SigningKey NewKey() {
-  auto key = crypto::SigningKey::Generate(crypto::SignatureAlg::kEs256);
-  EXPECT_TRUE(key.ok());
-  return std::move(key).value();
-}
-
-LogEntry MakeEntry(BatchSigner& signer, const std::string& x_road_id,
-                   MessageKind kind = MessageKind::kRequest) {
-  LogEntry e;
-  e.kind = kind;
-  e.x_road_id = x_road_id;
-  e.client = kClient;
-  e.service = "MN/GOV/GASR/civil-registry/person";
-  e.user_id = "MN123";
-  e.subject = "subject-" + x_road_id;
-  e.purpose = "benefit check";
-  e.body_digest = crypto::Sha256("body " + x_road_id + (kind == MessageKind::kRequest ? "?" : "!"));
-  auto sig = signer.Sign(e.body_digest);
-  EXPECT_TRUE(sig.ok());
-  e.signature = SerializeBatchSignature(*sig);
-  return e;
-}
-
-// A request and its response, as a node logs them.
-std::vector<LogEntry> MakePair(BatchSigner& signer, const std::string& x_road_id) {
-  std::vector<LogEntry> entries;
-  entries.push_back(MakeEntry(signer, x_road_id, MessageKind::kRequest));
-  entries.push_back(MakeEntry(signer, x_road_id, MessageKind::kResponse));
-  return entries;
-}
-
-// The side effect a pair append commits with (a node's reply and data-usage rows stand-in).
-store::GroupCommit::Work InsertMark(std::string x_road_id) {
-  return [x_road_id = std::move(x_road_id)](store::Connection& conn) -> Status {
-    const store::Value params[] = {x_road_id};
-    ULUS_TRY(conn.Execute("INSERT INTO khur_test_mark (x_road_id) VALUES ($1)", params));
-    return Ok();
-  };
-}
+using testing::InsertMark;
+using testing::MakeEntry;
+using testing::MakePair;
+using testing::NewKey;
 
 class MessageLogPgTest : public ::testing::Test {
  protected:

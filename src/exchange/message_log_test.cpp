@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "log_entries_testing.hpp"
 #include "ulus/crypto/encoding.hpp"
 #include "ulus/exchange/batch_signer.hpp"
 #include "ulus/store/testing/countdown.hpp"
@@ -40,26 +41,16 @@ std::unique_ptr<store::Database> OpenDb(const std::string& dir) {
   return std::move(db).value();
 }
 
-crypto::SigningKey NewKey() {
-  auto key = crypto::SigningKey::Generate(crypto::SignatureAlg::kEs256);
-  EXPECT_TRUE(key.ok());
-  return std::move(key).value();
+using testing::InsertMark;
+using testing::NewKey;
+
+// Entry n of a test: X-Road-Id "xr-n".
+LogEntry MakeEntry(BatchSigner& signer, int n, MessageKind kind = MessageKind::kRequest) {
+  return testing::MakeEntry(signer, "xr-" + std::to_string(n), kind);
 }
 
-LogEntry MakeEntry(BatchSigner& signer, int n, MessageKind kind = MessageKind::kRequest) {
-  LogEntry e;
-  e.kind = kind;
-  e.x_road_id = "xr-" + std::to_string(n);
-  e.client = "MN/GOV/CLIENT/app";
-  e.service = "MN/GOV/GASR/civil-registry/person";
-  e.user_id = "MN123";
-  e.subject = "subject-" + std::to_string(n);
-  e.purpose = "benefit check";
-  e.body_digest = crypto::Sha256("body " + std::to_string(n));
-  auto sig = signer.Sign(e.body_digest);
-  EXPECT_TRUE(sig.ok());
-  e.signature = SerializeBatchSignature(*sig);
-  return e;
+std::vector<LogEntry> MakePair(BatchSigner& signer, int n) {
+  return testing::MakePair(signer, "xr-" + std::to_string(n));
 }
 
 class MessageLogTest : public ::testing::Test {
@@ -136,23 +127,6 @@ TEST_F(MessageLogTest, ConcurrentAppendsFormOneChainAndShareCommits) {
   const auto stats = log_->commit_stats();
   EXPECT_EQ(stats.items, static_cast<uint64_t>(kTotal));
   EXPECT_LT(stats.batches, stats.items) << "appends did not share commits";
-}
-
-// A request and its response, as a node logs them.
-std::vector<LogEntry> MakePair(BatchSigner& signer, int n) {
-  std::vector<LogEntry> entries;
-  entries.push_back(MakeEntry(signer, n, MessageKind::kRequest));
-  entries.push_back(MakeEntry(signer, n, MessageKind::kResponse));
-  return entries;
-}
-
-// The side effect a pair append commits with (a node's reply and data-usage rows stand-in).
-store::GroupCommit::Work InsertMark(std::string x_road_id) {
-  return [x_road_id = std::move(x_road_id)](store::Connection& conn) -> Status {
-    const store::Value params[] = {x_road_id};
-    ULUS_TRY(conn.Execute("INSERT INTO khur_test_mark (x_road_id) VALUES ($1)", params));
-    return Ok();
-  };
 }
 
 using store::testing::Countdown;
