@@ -9,6 +9,7 @@
 #include "backend.hpp"
 #include "lru_cache.hpp"
 #include "pool.hpp"
+#include "wal_vfs.hpp"
 
 namespace ulus::store {
 namespace {
@@ -190,7 +191,9 @@ Result<std::unique_ptr<BackendConnection>> SqliteConnection::Open(
     std::shared_ptr<WalState> wal) {
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // A file's WAL goes through the buffering VFS: a commit's frames in one write (wal_vfs.hpp).
+  const char* vfs = path == kMemoryPath ? nullptr : WalBufferingVfsName();
+  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     const std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close_v2(db);

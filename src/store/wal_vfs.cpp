@@ -1,0 +1,298 @@
+#include "wal_vfs.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+
+namespace ulus::store {
+
+namespace {
+
+// A frame header is 24 bytes; the WAL header (32) and pages (512 and up) never are.
+constexpr int kFrameHeaderSize = 24;
+constexpr sqlite3_int64 kWalHeaderSize = 32;
+// Far above one group commit's frames; a transaction larger than this goes out in pieces.
+constexpr size_t kMaxBuffered = size_t{1} << 20;
+// The largest single write handed on: the default VFS writes at most 0x1ffff bytes per call (it
+// masks the length, so a write of exactly 128 KiB would write nothing and fail as a full disk).
+constexpr size_t kMaxWrite = 120 * 1024;
+
+constexpr size_t RoundUp(size_t n) {
+  return (n + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) *
+         alignof(std::max_align_t);
+}
+
+// One open write-ahead log: SQLite's handle first (it hands this pointer back to every method),
+// then what is buffered, then the default VFS's own file in the rest of the allocation.
+struct WalFile {
+  sqlite3_file handle;
+  sqlite3_file* real = nullptr;
+  std::string buffer;  // bytes for the file at [start, start + buffer.size())
+  sqlite3_int64 start = 0;
+  bool after_commit = false;  // the last write was a commit frame's header: its page ends a commit
+
+  static WalFile& Of(sqlite3_file* f) { return *reinterpret_cast<WalFile*>(f); }
+
+  int Flush() {
+    int rc = SQLITE_OK;
+    // In pieces the default VFS takes whole: it masks a write's length to 17 bits.
+    for (size_t done = 0; done < buffer.size() && rc == SQLITE_OK; done += kMaxWrite) {
+      const size_t piece = std::min(kMaxWrite, buffer.size() - done);
+      rc = real->pMethods->xWrite(real, buffer.data() + done, static_cast<int>(piece),
+                                  start + static_cast<sqlite3_int64>(done));
+    }
+    // Written or not, the bytes leave the buffer: on failure SQLite abandons the transaction and
+    // will write its frames again.
+    buffer.clear();
+    return rc;
+  }
+};
+
+sqlite3_vfs* Base() {
+  static sqlite3_vfs* const base = sqlite3_vfs_find(nullptr);
+  return base;
+}
+
+int WalClose(sqlite3_file* f) {
+  WalFile& w = WalFile::Of(f);
+  const int flushed = w.Flush();
+  const int closed = w.real->pMethods->xClose(w.real);
+  w.~WalFile();
+  return flushed != SQLITE_OK ? flushed : closed;
+}
+
+int WalRead(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
+  WalFile& w = WalFile::Of(f);
+  if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
+  return w.real->pMethods->xRead(w.real, out, amount, offset);
+}
+
+int WalWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+  WalFile& w = WalFile::Of(f);
+  const auto size = static_cast<size_t>(amount);
+  const bool contiguous =
+      w.buffer.empty() || offset == w.start + static_cast<sqlite3_int64>(w.buffer.size());
+  if (!contiguous || w.buffer.size() + size > kMaxBuffered) {
+    w.after_commit = false;
+    if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
+  }
+  if (w.buffer.empty()) w.start = offset;
+  w.buffer.append(static_cast<const char*>(data), size);
+  if (amount == kFrameHeaderSize && offset >= kWalHeaderSize) {
+    // Bytes 4-7 of a frame header: the database's size in pages after a commit, 0 otherwise.
+    const auto* header = static_cast<const unsigned char*>(data);
+    w.after_commit = (header[4] | header[5] | header[6] | header[7]) != 0;
+    return SQLITE_OK;
+  }
+  if (w.after_commit) {
+    // The commit's last page: out before SQLite can publish the commit to other connections.
+    w.after_commit = false;
+    return w.Flush();
+  }
+  return SQLITE_OK;
+}
+
+int WalTruncate(sqlite3_file* f, sqlite3_int64 size) {
+  WalFile& w = WalFile::Of(f);
+  if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
+  return w.real->pMethods->xTruncate(w.real, size);
+}
+
+int WalSync(sqlite3_file* f, int flags) {
+  WalFile& w = WalFile::Of(f);
+  if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
+  return w.real->pMethods->xSync(w.real, flags);
+}
+
+int WalFileSize(sqlite3_file* f, sqlite3_int64* size) {
+  WalFile& w = WalFile::Of(f);
+  if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
+  return w.real->pMethods->xFileSize(w.real, size);
+}
+
+int WalLock(sqlite3_file* f, int level) {
+  WalFile& w = WalFile::Of(f);
+  return w.real->pMethods->xLock(w.real, level);
+}
+
+int WalUnlock(sqlite3_file* f, int level) {
+  WalFile& w = WalFile::Of(f);
+  return w.real->pMethods->xUnlock(w.real, level);
+}
+
+int WalCheckReservedLock(sqlite3_file* f, int* out) {
+  WalFile& w = WalFile::Of(f);
+  return w.real->pMethods->xCheckReservedLock(w.real, out);
+}
+
+int WalFileControl(sqlite3_file* f, int op, void* arg) {
+  WalFile& w = WalFile::Of(f);
+  if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
+  return w.real->pMethods->xFileControl(w.real, op, arg);
+}
+
+int WalSectorSize(sqlite3_file* f) {
+  WalFile& w = WalFile::Of(f);
+  return w.real->pMethods->xSectorSize(w.real);
+}
+
+int WalDeviceCharacteristics(sqlite3_file* f) {
+  WalFile& w = WalFile::Of(f);
+  return w.real->pMethods->xDeviceCharacteristics(w.real);
+}
+
+// The log has no shared memory or memory map of its own (those belong to the database file);
+// these only forward, for completeness of a version-3 file.
+int WalShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  WalFile& w = WalFile::Of(f);
+  if (w.real->pMethods->iVersion < 2) return SQLITE_IOERR_SHMMAP;
+  return w.real->pMethods->xShmMap(w.real, region, size, extend, out);
+}
+
+int WalShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  WalFile& w = WalFile::Of(f);
+  if (w.real->pMethods->iVersion < 2) return SQLITE_IOERR_SHMLOCK;
+  return w.real->pMethods->xShmLock(w.real, offset, n, flags);
+}
+
+void WalShmBarrier(sqlite3_file* f) {
+  WalFile& w = WalFile::Of(f);
+  if (w.real->pMethods->iVersion >= 2) w.real->pMethods->xShmBarrier(w.real);
+}
+
+int WalShmUnmap(sqlite3_file* f, int remove) {
+  WalFile& w = WalFile::Of(f);
+  if (w.real->pMethods->iVersion < 2) return SQLITE_OK;
+  return w.real->pMethods->xShmUnmap(w.real, remove);
+}
+
+int WalFetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+  WalFile& w = WalFile::Of(f);
+  *out = nullptr;
+  if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
+  if (w.real->pMethods->iVersion < 3) return SQLITE_OK;  // no map: SQLite reads instead
+  return w.real->pMethods->xFetch(w.real, offset, amount, out);
+}
+
+int WalUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* page) {
+  WalFile& w = WalFile::Of(f);
+  if (w.real->pMethods->iVersion < 3) return SQLITE_OK;
+  return w.real->pMethods->xUnfetch(w.real, offset, page);
+}
+
+const sqlite3_io_methods kWalMethods = {
+    3,
+    WalClose,
+    WalRead,
+    WalWrite,
+    WalTruncate,
+    WalSync,
+    WalFileSize,
+    WalLock,
+    WalUnlock,
+    WalCheckReservedLock,
+    WalFileControl,
+    WalSectorSize,
+    WalDeviceCharacteristics,
+    WalShmMap,
+    WalShmLock,
+    WalShmBarrier,
+    WalShmUnmap,
+    WalFetch,
+    WalUnfetch,
+};
+
+int Open(sqlite3_vfs* /*vfs*/, sqlite3_filename name, sqlite3_file* file, int flags,
+         int* out_flags) {
+  sqlite3_vfs* base = Base();
+  if ((flags & SQLITE_OPEN_WAL) == 0) return base->xOpen(base, name, file, flags, out_flags);
+  auto* w = new (file) WalFile;
+  w->handle.pMethods = nullptr;
+  w->real =
+      reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + RoundUp(sizeof(WalFile)));
+  std::memset(w->real, 0, static_cast<size_t>(base->szOsFile));
+  const int rc = base->xOpen(base, name, w->real, flags, out_flags);
+  if (rc != SQLITE_OK) {
+    // SQLite calls xClose only on a file whose methods are set: close the real one here.
+    if (w->real->pMethods != nullptr) w->real->pMethods->xClose(w->real);
+    w->~WalFile();
+    return rc;
+  }
+  w->handle.pMethods = &kWalMethods;
+  return SQLITE_OK;
+}
+
+// Everything but opening a file is the default VFS's, called with the default VFS.
+int Delete(sqlite3_vfs* /*vfs*/, const char* name, int sync_dir) {
+  return Base()->xDelete(Base(), name, sync_dir);
+}
+int Access(sqlite3_vfs* /*vfs*/, const char* name, int flags, int* out) {
+  return Base()->xAccess(Base(), name, flags, out);
+}
+int FullPathname(sqlite3_vfs* /*vfs*/, const char* name, int size, char* out) {
+  return Base()->xFullPathname(Base(), name, size, out);
+}
+void* DlOpen(sqlite3_vfs* /*vfs*/, const char* name) {
+  return Base()->xDlOpen(Base(), name);
+}
+void DlError(sqlite3_vfs* /*vfs*/, int size, char* out) {
+  Base()->xDlError(Base(), size, out);
+}
+void (*DlSym(sqlite3_vfs* /*vfs*/, void* handle, const char* symbol))() {
+  return Base()->xDlSym(Base(), handle, symbol);
+}
+void DlClose(sqlite3_vfs* /*vfs*/, void* handle) {
+  Base()->xDlClose(Base(), handle);
+}
+int Randomness(sqlite3_vfs* /*vfs*/, int size, char* out) {
+  return Base()->xRandomness(Base(), size, out);
+}
+int Sleep(sqlite3_vfs* /*vfs*/, int micros) {
+  return Base()->xSleep(Base(), micros);
+}
+int CurrentTime(sqlite3_vfs* /*vfs*/, double* out) {
+  return Base()->xCurrentTime(Base(), out);
+}
+int GetLastError(sqlite3_vfs* /*vfs*/, int size, char* out) {
+  return Base()->xGetLastError(Base(), size, out);
+}
+int CurrentTimeInt64(sqlite3_vfs* /*vfs*/, sqlite3_int64* out) {
+  return Base()->xCurrentTimeInt64(Base(), out);
+}
+
+}  // namespace
+
+const char* WalBufferingVfsName() {
+  static sqlite3_vfs vfs;
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    sqlite3_vfs* base = Base();
+    vfs.iVersion = 2;  // no system-call overrides: those stay the default VFS's business
+    vfs.szOsFile = static_cast<int>(RoundUp(sizeof(WalFile))) + base->szOsFile;
+    vfs.mxPathname = base->mxPathname;
+    vfs.zName = "ulus-wal-buffering";
+    vfs.pAppData = nullptr;
+    vfs.xOpen = Open;
+    vfs.xDelete = Delete;
+    vfs.xAccess = Access;
+    vfs.xFullPathname = FullPathname;
+    vfs.xDlOpen = DlOpen;
+    vfs.xDlError = DlError;
+    vfs.xDlSym = DlSym;
+    vfs.xDlClose = DlClose;
+    vfs.xRandomness = Randomness;
+    vfs.xSleep = Sleep;
+    vfs.xCurrentTime = CurrentTime;
+    vfs.xGetLastError = GetLastError;
+    vfs.xCurrentTimeInt64 = base->iVersion >= 2 ? CurrentTimeInt64 : nullptr;
+    sqlite3_vfs_register(&vfs, 0);
+  });
+  return vfs.zName;
+}
+
+}  // namespace ulus::store
