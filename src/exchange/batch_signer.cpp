@@ -78,8 +78,12 @@ std::string BatchSigningInput(const BatchSignature& sig) {
   return out;
 }
 
-Status VerifyBatchSignature(const crypto::Sha256Digest& message_digest, const BatchSignature& sig,
-                            const crypto::PublicKey& key) {
+namespace {
+
+// The checks of a batch signature that need no public key: the leaf is in the batch, the path
+// has exactly the length the tree's shape implies, and leads from the leaf to the root.
+Status CheckLeaf(const crypto::Sha256Digest& message_digest, const BatchSignature& sig,
+                 const crypto::PublicKey& key) {
   if (sig.leaf_count == 0 || sig.leaf_index >= sig.leaf_count) {
     return Invalid("batch signature: leaf index outside the batch");
   }
@@ -109,11 +113,52 @@ Status VerifyBatchSignature(const crypto::Sha256Digest& message_digest, const Ba
   if (!crypto::ConstantTimeEquals(h, sig.root)) {
     return Error::PermissionDenied("batch signature: message is not in the signed batch");
   }
-  const std::string input = BatchSigningInput(sig);
-  if (auto st = key.Verify(sig.alg, crypto::AsBytes(input), sig.signature); !st.ok()) {
+  return Ok();
+}
+
+Status CheckRoot(const std::string& signing_input, const BatchSignature& sig,
+                 const crypto::PublicKey& key) {
+  if (auto st = key.Verify(sig.alg, crypto::AsBytes(signing_input), sig.signature); !st.ok()) {
     return Error::PermissionDenied("batch signature: root signature does not verify");
   }
   return Ok();
+}
+
+}  // namespace
+
+Status VerifyBatchSignature(const crypto::Sha256Digest& message_digest, const BatchSignature& sig,
+                            const crypto::PublicKey& key) {
+  ULUS_TRY(CheckLeaf(message_digest, sig, key));
+  return CheckRoot(BatchSigningInput(sig), sig, key);
+}
+
+Status BatchVerifier::Verify(const crypto::Sha256Digest& message_digest, const BatchSignature& sig,
+                             const crypto::PublicKey& key) {
+  ULUS_TRY(CheckLeaf(message_digest, sig, key));
+  const std::string input = BatchSigningInput(sig);
+  std::string remembered = key.Thumbprint();
+  remembered += '\n';
+  remembered += input;
+  remembered += '\n';
+  remembered.append(sig.signature.begin(), sig.signature.end());
+  {
+    std::lock_guard lock(mu_);
+    if (verified_.contains(remembered)) {
+      ++stats_.remembered;
+      return Ok();
+    }
+  }
+  ULUS_TRY(CheckRoot(input, sig, key));
+  std::lock_guard lock(mu_);
+  ++stats_.verified;
+  if (verified_.size() >= capacity_) verified_.clear();
+  verified_.insert(std::move(remembered));
+  return Ok();
+}
+
+BatchVerifier::Stats BatchVerifier::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
 }
 
 namespace {

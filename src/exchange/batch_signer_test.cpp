@@ -166,9 +166,13 @@ TEST(BatchSignerTest, OddBatchVerifiesEveryLeaf) {
   }
 }
 
-TEST(BatchSignerTest, TamperingFails) {
-  auto key = NewKey();
-  auto sigs = SignBatchOf(key, 5);
+using VerifyFn = std::function<Status(const crypto::Sha256Digest&, const BatchSignature&,
+                                      const crypto::PublicKey&)>;
+
+// Every change to a message or its signature fails `verify`, which has seen the genuine
+// signatures of `sigs` (a batch of 5 by `key`) verify.
+void ExpectTamperingFails(const VerifyFn& verify, const crypto::SigningKey& key,
+                          const std::vector<BatchSignature>& sigs) {
   // Leaves are in arrival order; find which message took which leaf.
   std::vector<crypto::Sha256Digest> at_leaf(5);
   for (int i = 0; i < 5; ++i) {
@@ -182,49 +186,85 @@ TEST(BatchSignerTest, TamperingFails) {
       good = s;
     }
   }
-  ASSERT_TRUE(VerifyBatchSignature(digest, good, key.Public()).ok());
+  ASSERT_TRUE(verify(digest, good, key.Public()).ok());
+  // The same signature over the same root, but another signing time or batch size (what a
+  // verifier that remembered roots alone would accept unchecked).
 
   auto other_digest = digest;
   other_digest[0] ^= 1;
-  EXPECT_FALSE(VerifyBatchSignature(other_digest, good, key.Public()).ok());
+  EXPECT_FALSE(verify(other_digest, good, key.Public()).ok());
 
   auto bad = good;
   bad.audit_path[1][5] ^= 1;
-  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+  EXPECT_FALSE(verify(digest, bad, key.Public()).ok());
 
   bad = good;
   bad.audit_path.pop_back();
-  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+  EXPECT_FALSE(verify(digest, bad, key.Public()).ok());
 
   bad = good;
   bad.leaf_index = 0;
-  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+  EXPECT_FALSE(verify(digest, bad, key.Public()).ok());
 
   bad = good;
   bad.root[31] ^= 1;
-  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+  EXPECT_FALSE(verify(digest, bad, key.Public()).ok());
 
   bad = good;
   bad.signature[10] ^= 1;
-  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+  EXPECT_FALSE(verify(digest, bad, key.Public()).ok());
 
   bad = good;
   bad.signed_at += std::chrono::seconds(1);
-  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+  EXPECT_FALSE(verify(digest, bad, key.Public()).ok());
 
   bad = good;
   bad.leaf_count = 6;
-  EXPECT_FALSE(VerifyBatchSignature(digest, bad, key.Public()).ok());
+  EXPECT_FALSE(verify(digest, bad, key.Public()).ok());
 
   // A leaf hash cannot pass as an inner node: the digest of leaves 0 and 1 as one message.
   bad = good;
   bad.leaf_index = 0;
   bad.leaf_count = 3;
   bad.audit_path = {good.audit_path[1], good.audit_path[2]};
-  EXPECT_FALSE(
-      VerifyBatchSignature(MerkleNodeHash(MerkleLeafHash(at_leaf[0]), MerkleLeafHash(at_leaf[1])),
-                           bad, key.Public())
-          .ok());
+  EXPECT_FALSE(verify(MerkleNodeHash(MerkleLeafHash(at_leaf[0]), MerkleLeafHash(at_leaf[1])), bad,
+                      key.Public())
+                   .ok());
+}
+
+TEST(BatchSignerTest, TamperingFails) {
+  auto key = NewKey();
+  ExpectTamperingFails(VerifyBatchSignature, key, SignBatchOf(key, 5));
+}
+
+TEST(BatchVerifierTest, ABatchCostsOneCheckAndTamperingStillFails) {
+  auto key = NewKey();
+  auto sigs = SignBatchOf(key, 5);
+  BatchVerifier verifier;
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(verifier.Verify(DigestOf(i), sigs[static_cast<size_t>(i)], key.Public()).ok());
+  }
+  EXPECT_EQ(verifier.stats().verified, 1U);
+  EXPECT_EQ(verifier.stats().remembered, 4U);
+  // With the genuine root remembered, every forgery over it is still refused.
+  ExpectTamperingFails([&](const crypto::Sha256Digest& d, const BatchSignature& s,
+                           const crypto::PublicKey& k) { return verifier.Verify(d, s, k); },
+                       key, sigs);
+  // So is the genuine signature presented under another key that claims the signer's kid.
+  auto other = NewKey();
+  EXPECT_FALSE(verifier.Verify(DigestOf(0), sigs[0], other.Public().WithKid(key.Kid())).ok());
+}
+
+TEST(BatchVerifierTest, ForgetsAtCapacityAndStillVerifies) {
+  auto key = NewKey();
+  BatchVerifier verifier(2);
+  for (int batch = 0; batch < 5; ++batch) {
+    auto sigs = SignBatchOf(key, 2);
+    EXPECT_TRUE(verifier.Verify(DigestOf(0), sigs[0], key.Public()).ok());
+    EXPECT_TRUE(verifier.Verify(DigestOf(1), sigs[1], key.Public()).ok());
+  }
+  EXPECT_EQ(verifier.stats().verified, 5U);
+  EXPECT_EQ(verifier.stats().remembered, 5U);
 }
 
 TEST(BatchSignerTest, AnotherKeyFails) {

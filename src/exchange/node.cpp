@@ -77,41 +77,7 @@ Status Node::Impl::VerifyBatch(const crypto::Sha256Digest& digest, std::string_v
                  {}};
   }
   // The leaf and path are checked per message; the root's signature once per batch.
-  std::string batch_key = signer_subsystem.ToString();
-  batch_key += ' ';
-  batch_key += crypto::HexEncode(sig.root);
-  batch_key += crypto::HexEncode(sig.signature);
-  bool known = false;
-  {
-    std::lock_guard lock(verified_mu);
-    known = verified.contains(batch_key);
-  }
-  if (known) {
-    // Path only: rebuild the root from the leaf and compare.
-    crypto::Sha256Digest node = MerkleLeafHash(digest);
-    uint32_t index = sig.leaf_index;
-    uint32_t width = sig.leaf_count;
-    size_t used = 0;
-    while (width > 1) {
-      const bool right = (index % 2) == 1;
-      const bool promoted = !right && index + 1 == width;
-      if (!promoted) {
-        if (used >= sig.audit_path.size()) break;
-        node = right ? MerkleNodeHash(sig.audit_path[used], node)
-                     : MerkleNodeHash(node, sig.audit_path[used]);
-        ++used;
-      }
-      index /= 2;
-      width = (width + 1) / 2;
-    }
-    if (used == sig.audit_path.size() && node == sig.root) return Ok();
-    return Error{ErrorCode::kUnauthenticated, "the message is not the one signed", {}};
-  }
-  ULUS_TRY(VerifyBatchSignature(digest, sig, *key));
-  std::lock_guard lock(verified_mu);
-  if (verified.size() > 65'536) verified.clear();
-  verified.insert(std::move(batch_key));
-  return Ok();
+  return verifier.Verify(digest, sig, *key);
 }
 
 void Node::Impl::Record(MonitoringRecord record) {

@@ -160,9 +160,8 @@ struct Node::Impl {
   const crypto::Signer& signer;
   const Clock& clock;
   ConfigHolder config;
-  // Batch signatures already checked: one signature check per batch, not per message.
-  std::mutex verified_mu;
-  std::unordered_set<std::string> verified;
+  // One signature check per batch, not per message.
+  BatchVerifier verifier;
 
   // Retries: answers being made, and recent answers to safe requests (unsafe ones are durable).
   std::mutex replies_mu;

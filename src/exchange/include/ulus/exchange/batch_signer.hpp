@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "ulus/core/clock.hpp"
@@ -56,6 +57,32 @@ std::string BatchSigningInput(const BatchSignature& sig);
 // must carry the signature's kid.
 Status VerifyBatchSignature(const crypto::Sha256Digest& message_digest, const BatchSignature& sig,
                             const crypto::PublicKey& key);
+
+// VerifyBatchSignature for a stream of messages: a root signature it has verified once is not
+// verified again, so the messages of one batch share one public-key operation. What it remembers
+// is everything that was verified: the key (its RFC 7638 thumbprint), every byte the key signed
+// (BatchSigningInput: root, leaf count, time, kid, algorithm) and the signature. A signature that
+// differs from a verified one in any of them (a forged time or batch size over a genuine root) is
+// verified afresh, and fails. The leaf and its path are checked for every message. Forgets all at
+// `capacity` remembered roots. Thread-safe.
+class BatchVerifier {
+ public:
+  explicit BatchVerifier(size_t capacity = 65'536) : capacity_(capacity) {}
+  Status Verify(const crypto::Sha256Digest& message_digest, const BatchSignature& sig,
+                const crypto::PublicKey& key);
+
+  struct Stats {
+    uint64_t verified = 0;    // public-key verifications made
+    uint64_t remembered = 0;  // messages whose root was already verified
+  };
+  [[nodiscard]] Stats stats() const;
+
+ private:
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_set<std::string> verified_;  // guarded by mu_
+  Stats stats_;                               // guarded by mu_
+};
 
 // Compact text for headers and logs: base64url (no padding) of a JSON object with exactly the
 // members alg, at, i, kid, n, path, root, sig. Parse refuses anything else: unknown or missing
