@@ -29,10 +29,13 @@ constexpr size_t RoundUp(size_t n) {
 
 // One open write-ahead log: SQLite's handle first (it hands this pointer back to every method),
 // then what is buffered, then the default VFS's own file in the rest of the allocation.
+struct DbFile;
+
 struct WalFile {
   sqlite3_file handle;
   sqlite3_file* real = nullptr;
-  std::string buffer;  // bytes for the file at [start, start + buffer.size())
+  DbFile* database = nullptr;  // the database file this log belongs to, which flushes it
+  std::string buffer;          // bytes for the file at [start, start + buffer.size())
   sqlite3_int64 start = 0;
   bool after_commit = false;  // the last write was a commit frame's header: its page ends a commit
 
@@ -53,6 +56,22 @@ struct WalFile {
   }
 };
 
+// An open database file: the default VFS's, plus a link to its log. SQLite releases the WAL's
+// write lock through the database file's shared-memory lock; the log's buffer is written out
+// before that, so no frame stays buffered once another connection may write the log. (Frames of
+// a transaction that spilled to the log and then rolled back are never read again by their own
+// connection; flushed later, they would land on frames another connection wrote meanwhile.)
+struct DbFile {
+  sqlite3_file handle;
+  sqlite3_file* real = nullptr;
+  WalFile* wal = nullptr;
+
+  static DbFile& Of(sqlite3_file* f) { return *reinterpret_cast<DbFile*>(f); }
+};
+
+// SQLite's lock slot 0 in the WAL index is the writer's (WAL_WRITE_LOCK in wal.c).
+constexpr int kWalWriteLockSlot = 0;
+
 sqlite3_vfs* Base() {
   static sqlite3_vfs* const base = sqlite3_vfs_find(nullptr);
   return base;
@@ -60,6 +79,7 @@ sqlite3_vfs* Base() {
 
 int WalClose(sqlite3_file* f) {
   WalFile& w = WalFile::Of(f);
+  if (w.database != nullptr) w.database->wal = nullptr;
   const int flushed = w.Flush();
   const int closed = w.real->pMethods->xClose(w.real);
   w.~WalFile();
@@ -74,11 +94,13 @@ int WalRead(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
 
 int WalWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
   WalFile& w = WalFile::Of(f);
+  // Unlinked from its database, nothing would write the buffer out when the lock is released.
+  if (w.database == nullptr) return w.real->pMethods->xWrite(w.real, data, amount, offset);
   const auto size = static_cast<size_t>(amount);
   const bool contiguous =
       w.buffer.empty() || offset == w.start + static_cast<sqlite3_int64>(w.buffer.size());
+  if (!contiguous) w.after_commit = false;
   if (!contiguous || w.buffer.size() + size > kMaxBuffered) {
-    w.after_commit = false;
     if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
   }
   if (w.buffer.empty()) w.start = offset;
@@ -207,15 +229,149 @@ const sqlite3_io_methods kWalMethods = {
     WalUnfetch,
 };
 
+int DbClose(sqlite3_file* f) {
+  DbFile& d = DbFile::Of(f);
+  if (d.wal != nullptr) d.wal->database = nullptr;
+  const int closed = d.real->pMethods->xClose(d.real);
+  d.~DbFile();
+  return closed;
+}
+int DbRead(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xRead(r, out, amount, offset);
+}
+int DbWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xWrite(r, data, amount, offset);
+}
+int DbTruncate(sqlite3_file* f, sqlite3_int64 size) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xTruncate(r, size);
+}
+int DbSync(sqlite3_file* f, int flags) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xSync(r, flags);
+}
+int DbFileSize(sqlite3_file* f, sqlite3_int64* size) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xFileSize(r, size);
+}
+int DbLock(sqlite3_file* f, int level) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xLock(r, level);
+}
+int DbUnlock(sqlite3_file* f, int level) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xUnlock(r, level);
+}
+int DbCheckReservedLock(sqlite3_file* f, int* out) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xCheckReservedLock(r, out);
+}
+int DbFileControl(sqlite3_file* f, int op, void* arg) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xFileControl(r, op, arg);
+}
+int DbSectorSize(sqlite3_file* f) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xSectorSize(r);
+}
+int DbDeviceCharacteristics(sqlite3_file* f) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xDeviceCharacteristics(r);
+}
+int DbShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xShmMap(r, region, size, extend, out);
+}
+int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  DbFile& d = DbFile::Of(f);
+  if ((flags & SQLITE_SHM_UNLOCK) != 0 && offset <= kWalWriteLockSlot &&
+      kWalWriteLockSlot < offset + n && d.wal != nullptr) {
+    // Still the writer: whatever is buffered lands where this connection may write.
+    if (const int rc = d.wal->Flush(); rc != SQLITE_OK) {
+      d.real->pMethods->xShmLock(d.real, offset, n, flags);
+      return rc;
+    }
+    d.wal->after_commit = false;
+  }
+  return d.real->pMethods->xShmLock(d.real, offset, n, flags);
+}
+void DbShmBarrier(sqlite3_file* f) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  r->pMethods->xShmBarrier(r);
+}
+int DbShmUnmap(sqlite3_file* f, int remove) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xShmUnmap(r, remove);
+}
+int DbFetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xFetch(r, offset, amount, out);
+}
+int DbUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* page) {
+  sqlite3_file* r = DbFile::Of(f).real;
+  return r->pMethods->xUnfetch(r, offset, page);
+}
+
+const sqlite3_io_methods kDbMethods = {
+    3,
+    DbClose,
+    DbRead,
+    DbWrite,
+    DbTruncate,
+    DbSync,
+    DbFileSize,
+    DbLock,
+    DbUnlock,
+    DbCheckReservedLock,
+    DbFileControl,
+    DbSectorSize,
+    DbDeviceCharacteristics,
+    DbShmMap,
+    DbShmLock,
+    DbShmBarrier,
+    DbShmUnmap,
+    DbFetch,
+    DbUnfetch,
+};
+
+sqlite3_file* RealAfter(sqlite3_file* file, size_t wrapper_size) {
+  auto* real =
+      reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + RoundUp(wrapper_size));
+  std::memset(real, 0, static_cast<size_t>(Base()->szOsFile));
+  return real;
+}
+
+int OpenDatabase(sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+  sqlite3_vfs* base = Base();
+  auto* d = new (file) DbFile;
+  d->handle.pMethods = nullptr;
+  d->real = RealAfter(file, sizeof(DbFile));
+  const int rc = base->xOpen(base, name, d->real, flags, out_flags);
+  if (rc != SQLITE_OK) {
+    if (d->real->pMethods != nullptr) d->real->pMethods->xClose(d->real);
+    d->~DbFile();
+    return rc;
+  }
+  // The wrapper offers what the real file offers, no more: mmap and shared memory need version 3.
+  if (d->real->pMethods->iVersion < 3) {
+    d->real->pMethods->xClose(d->real);
+    d->~DbFile();
+    return SQLITE_CANTOPEN;
+  }
+  d->handle.pMethods = &kDbMethods;
+  return SQLITE_OK;
+}
+
 int Open(sqlite3_vfs* /*vfs*/, sqlite3_filename name, sqlite3_file* file, int flags,
          int* out_flags) {
   sqlite3_vfs* base = Base();
+  if ((flags & SQLITE_OPEN_MAIN_DB) != 0) return OpenDatabase(name, file, flags, out_flags);
   if ((flags & SQLITE_OPEN_WAL) == 0) return base->xOpen(base, name, file, flags, out_flags);
   auto* w = new (file) WalFile;
   w->handle.pMethods = nullptr;
-  w->real =
-      reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + RoundUp(sizeof(WalFile)));
-  std::memset(w->real, 0, static_cast<size_t>(base->szOsFile));
+  w->real = RealAfter(file, sizeof(WalFile));
   const int rc = base->xOpen(base, name, w->real, flags, out_flags);
   if (rc != SQLITE_OK) {
     // SQLite calls xClose only on a file whose methods are set: close the real one here.
@@ -224,6 +380,12 @@ int Open(sqlite3_vfs* /*vfs*/, sqlite3_filename name, sqlite3_file* file, int fl
     return rc;
   }
   w->handle.pMethods = &kWalMethods;
+  // A log is opened by the connection that has its database open through this VFS.
+  sqlite3_file* database = sqlite3_database_file_object(name);
+  if (database != nullptr && database->pMethods == &kDbMethods) {
+    w->database = &DbFile::Of(database);
+    w->database->wal = w;
+  }
   return SQLITE_OK;
 }
 
@@ -273,7 +435,8 @@ const char* WalBufferingVfsName() {
   std::call_once(registered, [] {
     sqlite3_vfs* base = Base();
     vfs.iVersion = 2;  // no system-call overrides: those stay the default VFS's business
-    vfs.szOsFile = static_cast<int>(RoundUp(sizeof(WalFile))) + base->szOsFile;
+    vfs.szOsFile =
+        static_cast<int>(RoundUp(std::max(sizeof(WalFile), sizeof(DbFile)))) + base->szOsFile;
     vfs.mxPathname = base->mxPathname;
     vfs.zName = "ulus-wal-buffering";
     vfs.pAppData = nullptr;

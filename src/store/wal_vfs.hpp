@@ -14,9 +14,13 @@ namespace ulus::store {
 //     out first, so SQLite never reads or syncs bytes that are only in memory;
 //   - a write anywhere but at the buffer's end (the WAL header at a restart, a frame rewritten in
 //     place) writes the buffer out and then itself, in order.
+//   - the buffer is written out before the connection releases the WAL's write lock (the
+//     database file is wrapped for that one hook, and otherwise passes through): frames of a
+//     transaction that spilled into the log and then rolled back can never land later on frames
+//     another connection has written since.
 // A failed write of the buffer fails the call that caused it; SQLite then rolls the transaction
-// back, as it does for any WAL write error. Other files (the database, its shared memory) use the
-// default VFS's methods unchanged.
+// back, as it does for any WAL write error. Other files (journals, temporary files) are the
+// default VFS's own.
 //
 // Registered (not as the default) on first call; thread-safe.
 const char* WalBufferingVfsName();

@@ -12,7 +12,6 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 
@@ -119,18 +118,51 @@ TEST_F(WalVfsTest, EveryCommitIsReadableBesideItWithoutSyncPerCommit) {
   WriteAndReadBeside("NORMAL");
 }
 
-TEST_F(WalVfsTest, OnlyTheLogIsBuffered) {
-  sqlite3* db = Connect(WalBufferingVfsName());
-  sqlite3_vfs* vfs = nullptr;
-  ASSERT_EQ(sqlite3_file_control(db, "main", SQLITE_FCNTL_VFS_POINTER, &vfs), SQLITE_OK);
-  EXPECT_STREQ(vfs->zName, WalBufferingVfsName());
-  // The database file itself keeps the default VFS's methods.
-  sqlite3_file* file = nullptr;
-  ASSERT_EQ(sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &file), SQLITE_OK);
+// A transaction that spilled pages into the log and rolled back leaves nothing buffered: another
+// connection's commits at the same place in the log stay as written, whatever the first
+// connection does next (reads, writes, closes).
+TEST_F(WalVfsTest, ASpilledRollbackNeverLandsOnAnotherConnectionsCommits) {
+  sqlite3* first = Connect(WalBufferingVfsName());
+  Exec(first,
+       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=10;"
+       "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL);");
+  sqlite3_wal_autocheckpoint(first, 0);
+  // Far beyond ten pages of cache: pages spill into the log before the rollback.
+  Exec(first,
+       "BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < "
+       "300) INSERT INTO t (body) SELECT zeroblob(3000) FROM n; ROLLBACK;");
+  sqlite3* second = Connect(WalBufferingVfsName());
+  Exec(second,
+       "PRAGMA synchronous=FULL; BEGIN; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+       "SELECT i + 1 FROM n WHERE i < 200) INSERT INTO t (body) SELECT randomblob(3000) "
+       "FROM n; COMMIT;");
+  EXPECT_EQ(Count(first, "SELECT COUNT(*) FROM t"), 200);
+  EXPECT_EQ(Count(first, "SELECT COUNT(*) FROM t WHERE body = zeroblob(3000)"), 0);
+  Exec(first, "INSERT INTO t (body) VALUES (randomblob(10))");
+  sqlite3_close_v2(first);
+  EXPECT_EQ(Count(second, "SELECT COUNT(*) FROM t"), 201);
+  EXPECT_EQ(IntegrityCheck(second), "ok");
+  sqlite3_close_v2(second);
   sqlite3* plain = Connect(nullptr);
-  sqlite3_file* plain_file = nullptr;
-  ASSERT_EQ(sqlite3_file_control(plain, "main", SQLITE_FCNTL_FILE_POINTER, &plain_file), SQLITE_OK);
-  EXPECT_EQ(file->pMethods, plain_file->pMethods);
+  EXPECT_EQ(Count(plain, "SELECT COUNT(*) FROM t WHERE body = zeroblob(3000)"), 0);
+  EXPECT_EQ(IntegrityCheck(plain), "ok");
+  sqlite3_close_v2(plain);
+}
+
+// The log is the VFS's own; the database file only passes through to the default VFS.
+TEST_F(WalVfsTest, TheLogIsBuffered) {
+  sqlite3* db = Connect(WalBufferingVfsName());
+  Exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t (x)");
+  sqlite3* plain = Connect(nullptr);
+  Exec(plain, "SELECT * FROM t");
+  sqlite3_file* wal = nullptr;
+  sqlite3_file* plain_wal = nullptr;
+  ASSERT_EQ(sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal), SQLITE_OK);
+  ASSERT_EQ(sqlite3_file_control(plain, "main", SQLITE_FCNTL_JOURNAL_POINTER, &plain_wal),
+            SQLITE_OK);
+  ASSERT_NE(wal, nullptr);
+  ASSERT_NE(plain_wal, nullptr);
+  EXPECT_NE(wal->pMethods, plain_wal->pMethods);
   sqlite3_close_v2(plain);
   sqlite3_close_v2(db);
 }
@@ -138,36 +170,33 @@ TEST_F(WalVfsTest, OnlyTheLogIsBuffered) {
 // Buffered runs of every length reach the file whole, including exactly 128 KiB, which the
 // default VFS cannot take in one write.
 TEST_F(WalVfsTest, BufferedRunsOfAnyLengthAreWrittenWhole) {
-  sqlite3_vfs* vfs = sqlite3_vfs_find(WalBufferingVfsName());
-  ASSERT_NE(vfs, nullptr);
+  sqlite3* db = Connect(WalBufferingVfsName());
+  Exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE t (x)");
+  sqlite3_file* file = nullptr;
+  ASSERT_EQ(sqlite3_file_control(db, "main", SQLITE_FCNTL_JOURNAL_POINTER, &file), SQLITE_OK);
+  ASSERT_NE(file, nullptr);
+  // Runs written far past the log's frames, through the log's own handle: SQLite never reads
+  // there, and deletes the log when the connection closes.
+  sqlite3_int64 at = sqlite3_int64{64} << 20;
   for (const int pages : {1, 31, 32, 33, 64, 300}) {
-    // The default VFS gives a log its database's permissions: the database must exist.
-    const std::string database = dir_ + "/run-" + std::to_string(pages) + ".db";
-    std::ofstream(database).put('\0');
-    const std::string name = database + "-wal";
-    std::string storage(static_cast<size_t>(vfs->szOsFile), '\0');
-    auto* file = reinterpret_cast<sqlite3_file*>(storage.data());
-    int out_flags = 0;
-    ASSERT_EQ(vfs->xOpen(vfs, name.c_str(), file,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_WAL, &out_flags),
-              SQLITE_OK);
     std::string expected;
     for (int p = 0; p < pages; ++p) {
       const std::string page(4096, static_cast<char>('a' + p % 26));
-      ASSERT_EQ(file->pMethods->xWrite(file, page.data(), 4096, sqlite3_int64{4096} * p),
+      ASSERT_EQ(file->pMethods->xWrite(file, page.data(), 4096, at + sqlite3_int64{4096} * p),
                 SQLITE_OK);
       expected += page;
     }
     ASSERT_EQ(file->pMethods->xSync(file, SQLITE_SYNC_FULL), SQLITE_OK) << pages << " pages";
     sqlite3_int64 size = 0;
     ASSERT_EQ(file->pMethods->xFileSize(file, &size), SQLITE_OK);
-    EXPECT_EQ(size, static_cast<sqlite3_int64>(expected.size()));
+    EXPECT_EQ(size, at + static_cast<sqlite3_int64>(expected.size()));
     std::string read(expected.size(), '\0');
-    ASSERT_EQ(file->pMethods->xRead(file, read.data(), static_cast<int>(read.size()), 0),
+    ASSERT_EQ(file->pMethods->xRead(file, read.data(), static_cast<int>(read.size()), at),
               SQLITE_OK);
     EXPECT_EQ(read, expected) << pages << " pages";
-    EXPECT_EQ(file->pMethods->xClose(file), SQLITE_OK);
+    at += static_cast<sqlite3_int64>(expected.size()) + (sqlite3_int64{1} << 20);
   }
+  sqlite3_close_v2(db);
 }
 
 // The store opens its files through the VFS. A child process commits rows one by one and reports
