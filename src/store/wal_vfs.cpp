@@ -27,19 +27,27 @@ constexpr size_t RoundUp(size_t n) {
          alignof(std::max_align_t);
 }
 
-// One open write-ahead log: SQLite's handle first (it hands this pointer back to every method),
-// then what is buffered, then the default VFS's own file in the rest of the allocation.
-struct DbFile;
-
-struct WalFile {
+// What both wrappers start with: SQLite's handle (it hands this pointer back to every method) and
+// the default VFS's own file, which lives in the rest of the allocation.
+struct WrappedFile {
   sqlite3_file handle;
   sqlite3_file* real = nullptr;
+
+  static sqlite3_file* RealOf(sqlite3_file* f) { return reinterpret_cast<WrappedFile*>(f)->real; }
+};
+
+struct DbFile;
+
+// One open write-ahead log and what is buffered for it.
+struct WalFile : WrappedFile {
   DbFile* database = nullptr;  // the database file this log belongs to, which flushes it
   std::string buffer;          // bytes for the file at [start, start + buffer.size())
   sqlite3_int64 start = 0;
   bool after_commit = false;  // the last write was a commit frame's header: its page ends a commit
 
-  static WalFile& Of(sqlite3_file* f) { return *reinterpret_cast<WalFile*>(f); }
+  static WalFile& Of(sqlite3_file* f) {
+    return static_cast<WalFile&>(*reinterpret_cast<WrappedFile*>(f));
+  }
 
   int Flush() {
     int rc = SQLITE_OK;
@@ -61,12 +69,12 @@ struct WalFile {
 // before that, so no frame stays buffered once another connection may write the log. (Frames of
 // a transaction that spilled to the log and then rolled back are never read again by their own
 // connection; flushed later, they would land on frames another connection wrote meanwhile.)
-struct DbFile {
-  sqlite3_file handle;
-  sqlite3_file* real = nullptr;
+struct DbFile : WrappedFile {
   WalFile* wal = nullptr;
 
-  static DbFile& Of(sqlite3_file* f) { return *reinterpret_cast<DbFile*>(f); }
+  static DbFile& Of(sqlite3_file* f) {
+    return static_cast<DbFile&>(*reinterpret_cast<WrappedFile*>(f));
+  }
 };
 
 // SQLite's lock slot 0 in the WAL index is the writer's (WAL_WRITE_LOCK in wal.c).
@@ -137,74 +145,87 @@ int WalFileSize(sqlite3_file* f, sqlite3_int64* size) {
   return w.real->pMethods->xFileSize(w.real, size);
 }
 
-int WalLock(sqlite3_file* f, int level) {
-  WalFile& w = WalFile::Of(f);
-  return w.real->pMethods->xLock(w.real, level);
-}
-
-int WalUnlock(sqlite3_file* f, int level) {
-  WalFile& w = WalFile::Of(f);
-  return w.real->pMethods->xUnlock(w.real, level);
-}
-
-int WalCheckReservedLock(sqlite3_file* f, int* out) {
-  WalFile& w = WalFile::Of(f);
-  return w.real->pMethods->xCheckReservedLock(w.real, out);
-}
-
 int WalFileControl(sqlite3_file* f, int op, void* arg) {
   WalFile& w = WalFile::Of(f);
   if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
   return w.real->pMethods->xFileControl(w.real, op, arg);
 }
 
-int WalSectorSize(sqlite3_file* f) {
-  WalFile& w = WalFile::Of(f);
-  return w.real->pMethods->xSectorSize(w.real);
-}
-
-int WalDeviceCharacteristics(sqlite3_file* f) {
-  WalFile& w = WalFile::Of(f);
-  return w.real->pMethods->xDeviceCharacteristics(w.real);
-}
-
-// The log has no shared memory or memory map of its own (those belong to the database file);
-// these only forward, for completeness of a version-3 file.
-int WalShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
-  WalFile& w = WalFile::Of(f);
-  if (w.real->pMethods->iVersion < 2) return SQLITE_IOERR_SHMMAP;
-  return w.real->pMethods->xShmMap(w.real, region, size, extend, out);
-}
-
-int WalShmLock(sqlite3_file* f, int offset, int n, int flags) {
-  WalFile& w = WalFile::Of(f);
-  if (w.real->pMethods->iVersion < 2) return SQLITE_IOERR_SHMLOCK;
-  return w.real->pMethods->xShmLock(w.real, offset, n, flags);
-}
-
-void WalShmBarrier(sqlite3_file* f) {
-  WalFile& w = WalFile::Of(f);
-  if (w.real->pMethods->iVersion >= 2) w.real->pMethods->xShmBarrier(w.real);
-}
-
-int WalShmUnmap(sqlite3_file* f, int remove) {
-  WalFile& w = WalFile::Of(f);
-  if (w.real->pMethods->iVersion < 2) return SQLITE_OK;
-  return w.real->pMethods->xShmUnmap(w.real, remove);
-}
-
 int WalFetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
   WalFile& w = WalFile::Of(f);
   *out = nullptr;
   if (const int rc = w.Flush(); rc != SQLITE_OK) return rc;
-  if (w.real->pMethods->iVersion < 3) return SQLITE_OK;  // no map: SQLite reads instead
   return w.real->pMethods->xFetch(w.real, offset, amount, out);
 }
 
-int WalUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* page) {
-  WalFile& w = WalFile::Of(f);
-  if (w.real->pMethods->iVersion < 3) return SQLITE_OK;
-  return w.real->pMethods->xUnfetch(w.real, offset, page);
+// What neither wrapper changes goes to the default VFS's file as it is.
+int PassRead(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xRead(r, out, amount, offset);
+}
+int PassWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xWrite(r, data, amount, offset);
+}
+int PassTruncate(sqlite3_file* f, sqlite3_int64 size) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xTruncate(r, size);
+}
+int PassSync(sqlite3_file* f, int flags) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xSync(r, flags);
+}
+int PassFileSize(sqlite3_file* f, sqlite3_int64* size) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xFileSize(r, size);
+}
+int PassLock(sqlite3_file* f, int level) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xLock(r, level);
+}
+int PassUnlock(sqlite3_file* f, int level) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xUnlock(r, level);
+}
+int PassCheckReservedLock(sqlite3_file* f, int* out) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xCheckReservedLock(r, out);
+}
+int PassFileControl(sqlite3_file* f, int op, void* arg) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xFileControl(r, op, arg);
+}
+int PassSectorSize(sqlite3_file* f) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xSectorSize(r);
+}
+int PassDeviceCharacteristics(sqlite3_file* f) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xDeviceCharacteristics(r);
+}
+int PassShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xShmMap(r, region, size, extend, out);
+}
+int PassShmLock(sqlite3_file* f, int offset, int n, int flags) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xShmLock(r, offset, n, flags);
+}
+void PassShmBarrier(sqlite3_file* f) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  r->pMethods->xShmBarrier(r);
+}
+int PassShmUnmap(sqlite3_file* f, int remove) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xShmUnmap(r, remove);
+}
+int PassFetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xFetch(r, offset, amount, out);
+}
+int PassUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* page) {
+  sqlite3_file* r = WrappedFile::RealOf(f);
+  return r->pMethods->xUnfetch(r, offset, page);
 }
 
 const sqlite3_io_methods kWalMethods = {
@@ -215,18 +236,18 @@ const sqlite3_io_methods kWalMethods = {
     WalTruncate,
     WalSync,
     WalFileSize,
-    WalLock,
-    WalUnlock,
-    WalCheckReservedLock,
+    PassLock,
+    PassUnlock,
+    PassCheckReservedLock,
     WalFileControl,
-    WalSectorSize,
-    WalDeviceCharacteristics,
-    WalShmMap,
-    WalShmLock,
-    WalShmBarrier,
-    WalShmUnmap,
+    PassSectorSize,
+    PassDeviceCharacteristics,
+    PassShmMap,
+    PassShmLock,
+    PassShmBarrier,
+    PassShmUnmap,
     WalFetch,
-    WalUnfetch,
+    PassUnfetch,
 };
 
 int DbClose(sqlite3_file* f) {
@@ -235,54 +256,6 @@ int DbClose(sqlite3_file* f) {
   const int closed = d.real->pMethods->xClose(d.real);
   d.~DbFile();
   return closed;
-}
-int DbRead(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xRead(r, out, amount, offset);
-}
-int DbWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xWrite(r, data, amount, offset);
-}
-int DbTruncate(sqlite3_file* f, sqlite3_int64 size) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xTruncate(r, size);
-}
-int DbSync(sqlite3_file* f, int flags) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xSync(r, flags);
-}
-int DbFileSize(sqlite3_file* f, sqlite3_int64* size) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xFileSize(r, size);
-}
-int DbLock(sqlite3_file* f, int level) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xLock(r, level);
-}
-int DbUnlock(sqlite3_file* f, int level) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xUnlock(r, level);
-}
-int DbCheckReservedLock(sqlite3_file* f, int* out) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xCheckReservedLock(r, out);
-}
-int DbFileControl(sqlite3_file* f, int op, void* arg) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xFileControl(r, op, arg);
-}
-int DbSectorSize(sqlite3_file* f) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xSectorSize(r);
-}
-int DbDeviceCharacteristics(sqlite3_file* f) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xDeviceCharacteristics(r);
-}
-int DbShmMap(sqlite3_file* f, int region, int size, int extend, void volatile** out) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xShmMap(r, region, size, extend, out);
 }
 int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
   DbFile& d = DbFile::Of(f);
@@ -297,89 +270,60 @@ int DbShmLock(sqlite3_file* f, int offset, int n, int flags) {
   }
   return d.real->pMethods->xShmLock(d.real, offset, n, flags);
 }
-void DbShmBarrier(sqlite3_file* f) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  r->pMethods->xShmBarrier(r);
-}
-int DbShmUnmap(sqlite3_file* f, int remove) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xShmUnmap(r, remove);
-}
-int DbFetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xFetch(r, offset, amount, out);
-}
-int DbUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* page) {
-  sqlite3_file* r = DbFile::Of(f).real;
-  return r->pMethods->xUnfetch(r, offset, page);
-}
-
 const sqlite3_io_methods kDbMethods = {
     3,
     DbClose,
-    DbRead,
-    DbWrite,
-    DbTruncate,
-    DbSync,
-    DbFileSize,
-    DbLock,
-    DbUnlock,
-    DbCheckReservedLock,
-    DbFileControl,
-    DbSectorSize,
-    DbDeviceCharacteristics,
-    DbShmMap,
+    PassRead,
+    PassWrite,
+    PassTruncate,
+    PassSync,
+    PassFileSize,
+    PassLock,
+    PassUnlock,
+    PassCheckReservedLock,
+    PassFileControl,
+    PassSectorSize,
+    PassDeviceCharacteristics,
+    PassShmMap,
     DbShmLock,
-    DbShmBarrier,
-    DbShmUnmap,
-    DbFetch,
-    DbUnfetch,
+    PassShmBarrier,
+    PassShmUnmap,
+    PassFetch,
+    PassUnfetch,
 };
 
-sqlite3_file* RealAfter(sqlite3_file* file, size_t wrapper_size) {
-  auto* real =
-      reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + RoundUp(wrapper_size));
-  std::memset(real, 0, static_cast<size_t>(Base()->szOsFile));
-  return real;
-}
-
-int OpenDatabase(sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+// Opens the default VFS's file behind `wrapper` (placement-new'd at `file`). On failure the
+// wrapper is destroyed and SQLite's handle has no methods, so SQLite will not call xClose on it.
+template <typename Wrapper>
+int OpenWrapped(Wrapper* wrapper, const sqlite3_io_methods* methods, sqlite3_filename name,
+                int flags, int* out_flags) {
   sqlite3_vfs* base = Base();
-  auto* d = new (file) DbFile;
-  d->handle.pMethods = nullptr;
-  d->real = RealAfter(file, sizeof(DbFile));
-  const int rc = base->xOpen(base, name, d->real, flags, out_flags);
+  wrapper->handle.pMethods = nullptr;
+  wrapper->real =
+      reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(wrapper) + RoundUp(sizeof(Wrapper)));
+  std::memset(wrapper->real, 0, static_cast<size_t>(base->szOsFile));
+  int rc = base->xOpen(base, name, wrapper->real, flags, out_flags);
+  // The wrappers offer what a version-3 file offers (shared memory, memory maps): no less.
+  if (rc == SQLITE_OK && wrapper->real->pMethods->iVersion < 3) rc = SQLITE_CANTOPEN;
   if (rc != SQLITE_OK) {
-    if (d->real->pMethods != nullptr) d->real->pMethods->xClose(d->real);
-    d->~DbFile();
+    if (wrapper->real->pMethods != nullptr) wrapper->real->pMethods->xClose(wrapper->real);
+    wrapper->~Wrapper();
     return rc;
   }
-  // The wrapper offers what the real file offers, no more: mmap and shared memory need version 3.
-  if (d->real->pMethods->iVersion < 3) {
-    d->real->pMethods->xClose(d->real);
-    d->~DbFile();
-    return SQLITE_CANTOPEN;
-  }
-  d->handle.pMethods = &kDbMethods;
+  wrapper->handle.pMethods = methods;
   return SQLITE_OK;
 }
 
 int Open(sqlite3_vfs* /*vfs*/, sqlite3_filename name, sqlite3_file* file, int flags,
          int* out_flags) {
-  sqlite3_vfs* base = Base();
-  if ((flags & SQLITE_OPEN_MAIN_DB) != 0) return OpenDatabase(name, file, flags, out_flags);
-  if ((flags & SQLITE_OPEN_WAL) == 0) return base->xOpen(base, name, file, flags, out_flags);
+  if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+    return OpenWrapped(new (file) DbFile, &kDbMethods, name, flags, out_flags);
+  }
+  if ((flags & SQLITE_OPEN_WAL) == 0) return Base()->xOpen(Base(), name, file, flags, out_flags);
   auto* w = new (file) WalFile;
-  w->handle.pMethods = nullptr;
-  w->real = RealAfter(file, sizeof(WalFile));
-  const int rc = base->xOpen(base, name, w->real, flags, out_flags);
-  if (rc != SQLITE_OK) {
-    // SQLite calls xClose only on a file whose methods are set: close the real one here.
-    if (w->real->pMethods != nullptr) w->real->pMethods->xClose(w->real);
-    w->~WalFile();
+  if (const int rc = OpenWrapped(w, &kWalMethods, name, flags, out_flags); rc != SQLITE_OK) {
     return rc;
   }
-  w->handle.pMethods = &kWalMethods;
   // A log is opened by the connection that has its database open through this VFS.
   sqlite3_file* database = sqlite3_database_file_object(name);
   if (database != nullptr && database->pMethods == &kDbMethods) {
