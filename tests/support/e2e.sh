@@ -42,11 +42,12 @@ make_work() {
   trap 'stop_server; rm -rf "$work"' EXIT
 }
 
-# pick_node_port: sets node_port to a random port from 20000 to 49999. Khur's agency nodes take a
+# pick_node_port: sets node_port to a random port from 20000 to 32699. Khur's agency nodes take a
 # few ports each from `up --node-port`: a random base keeps parallel runs (and servers on 18080,
-# 18100...) apart.
+# 18100...) apart. It stays below Linux's ephemeral range (from 32768), where another test's
+# outgoing connection can hold any port at the moment a server binds.
 pick_node_port() {
-  node_port=$((20000 + RANDOM % 30000))
+  node_port=$((20000 + RANDOM % 12700))
 }
 
 # start_server LOG CMD [ARG...]: runs CMD in the background with its output in LOG and its process
