@@ -21,10 +21,10 @@ serve() {
 }
 
 "$ulus" --log-level warn seed --data "$work/data" --people 300 >/dev/null
-# Below Linux's ephemeral range (from 32768), where another test's outgoing connection can hold
-# the port; another run's server may still hold it, so a few tries.
+# A fixed port rather than --port 0, as the restart must have the same origin; another run's
+# server may hold it, so a few tries.
 for try in 1 2 3; do
-  port=$((20000 + RANDOM % 12700))
+  port=$(random_port)
   serve && break
   [ "$try" = 3 ] && exit 1
 done

@@ -42,12 +42,13 @@ make_work() {
   trap 'stop_server; rm -rf "$work"' EXIT
 }
 
-# pick_node_port: sets node_port to a random port from 20000 to 32699. Khur's agency nodes take a
-# few ports each from `up --node-port`: a random base keeps parallel runs (and servers on 18080,
-# 18100...) apart. It stays below Linux's ephemeral range (from 32768), where another test's
-# outgoing connection can hold any port at the moment a server binds.
-pick_node_port() {
-  node_port=$((20000 + RANDOM % 12700))
+# random_port: prints a random port from 20000 to 32699, for a server that must come back on the
+# same port after a kill, or Khur's agency nodes, which take a few ports each from `up --node-port`
+# (a random base keeps parallel runs, and servers on 18080, 18100..., apart). It stays below
+# Linux's ephemeral range (from 32768), where another test's outgoing connection can hold any port
+# at the moment a server binds.
+random_port() {
+  echo $((20000 + RANDOM % 12700))
 }
 
 # start_server LOG CMD [ARG...]: runs CMD in the background with its output in LOG and its process
@@ -92,7 +93,7 @@ start_ulus_up() {
   local log=$1 data=$2 attempt
   shift 2
   for attempt in 1 2 3; do
-    pick_node_port
+    node_port=$(random_port)
     rm -rf "$data"  # the nodes keep the ports they first took: a retry starts afresh
     start_ulus "$log" --log-level info up --data "$data" --port 0 --node-port "$node_port" "$@" &&
       return 0
